@@ -1,0 +1,1 @@
+"""Execution engines. DuckDB is the embedded default."""

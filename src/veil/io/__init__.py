@@ -1,0 +1,1 @@
+"""File handling shared by engines: resolving inputs, fingerprints, atomic outputs."""

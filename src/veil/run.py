@@ -1,0 +1,352 @@
+"""Jobs: `veil run` (file to file), `veil.anonymize` (in memory) and `veil explain`.
+
+Each job loads and validates the policy, reads only the input schema to plan, executes the plan
+on the engine in one streaming pass, writes the output atomically with a manifest beside it, and
+appends one event to the hash-chained audit log, whether the job succeeded or failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import platform
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from veil import __version__
+from veil.audit import AuditLog
+from veil.engines.duckdb_engine import DuckDBEngine
+from veil.errors import DataError, PolicyError, VeilError
+from veil.io.atomic import atomic_path, write_json_atomic
+from veil.io.files import fingerprint, resolve_files, same_or_inside
+from veil.keys.provider import KeySource, PolicyKeyProvider
+from veil.plan import Plan, build_plan, required_kinds
+from veil.policy.load import LoadedPolicy, load_policy, parse_policy
+from veil.policy.model import Policy
+
+PolicyLike = str | os.PathLike[str] | LoadedPolicy | Policy
+
+
+@dataclass
+class RunResult:
+    output: Path
+    manifest_path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def rows_out(self) -> int:
+        return int(self.manifest["rows"]["out"])
+
+
+@dataclass
+class ColumnExplanation:
+    name: str
+    column_class: str
+    transform: str
+    description: str
+
+
+@dataclass
+class Explanation:
+    policy: str
+    source: str | None
+    output: str | None
+    columns: list[ColumnExplanation]
+    dropped: list[str]
+    unlisted_default: str
+    keys: list[str]
+    schema_known: bool
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "source": self.source,
+            "output": self.output,
+            "columns": [c.__dict__ for c in self.columns],
+            "dropped": self.dropped,
+            "unlisted_columns": self.unlisted_default,
+            "keys": self.keys,
+            "schema_known": self.schema_known,
+            "notes": self.notes,
+        }
+
+
+def _as_loaded(policy: PolicyLike) -> LoadedPolicy:
+    if isinstance(policy, LoadedPolicy):
+        return policy
+    if isinstance(policy, Policy):
+        text = policy.model_dump_json(by_alias=True, exclude_none=True)
+        return LoadedPolicy(policy=policy, path=Path.cwd() / "<in-memory policy>", text=text)
+    return load_policy(policy)
+
+
+def _key_provider(loaded: LoadedPolicy, environ: Mapping[str, str] | None) -> PolicyKeyProvider:
+    sources = {
+        n: KeySource(env=k.env, file=k.file, version=k.version)
+        for n, k in loaded.policy.keys.items()
+    }
+    return PolicyKeyProvider(sources, loaded.base_dir, environ)
+
+
+def _audit_log(loaded: LoadedPolicy, environ: Mapping[str, str] | None) -> AuditLog:
+    env = os.environ if environ is None else environ
+    override = env.get("VEIL_AUDIT_LOG")
+    path = Path(override) if override else loaded.resolve(loaded.policy.audit.path)
+    key: bytes | None = None
+    if loaded.policy.audit.key_env:
+        from veil.keys.provider import decode_key_text
+
+        text = env.get(loaded.policy.audit.key_env)
+        if text is None:
+            raise PolicyError(
+                f"audit.key_env: environment variable {loaded.policy.audit.key_env} is not set",
+                file=str(loaded.path),
+            )
+        key = decode_key_text(text)
+    return AuditLog(path, key=key)
+
+
+def _policy_digest(loaded: LoadedPolicy) -> str:
+    return hashlib.sha256(loaded.text.encode()).hexdigest()
+
+
+def _column_records(plan: Plan) -> list[dict[str, Any]]:
+    out = []
+    for c in plan.columns:
+        t = c.transform
+        out.append(
+            {
+                "name": c.name,
+                "class": c.column_class,
+                "transform": t.type + (f"/{t.method}" if hasattr(t, "method") else ""),
+                "description": t.describe(),
+            }
+        )
+    return out
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def run(
+    policy: PolicyLike,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Callable[[float], None] | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> RunResult:
+    """Anonymize the policy's source into its output. Raises a :class:`VeilError` on failure."""
+    loaded = _as_loaded(policy)
+    pol = loaded.policy
+    if pol.source is None or pol.output is None:
+        raise PolicyError(
+            f"{loaded.path}: `veil run` needs both a 'source' and an 'output' section",
+            file=str(loaded.path),
+        )
+    audit = _audit_log(loaded, environ)
+    job_id = uuid.uuid4().hex
+    started = time.perf_counter()
+    started_at = _now()
+    audit_data: dict[str, Any] = {
+        "job_id": job_id,
+        "policy": {"name": pol.name, "path": str(loaded.path), "sha256": _policy_digest(loaded)},
+        "engine": "duckdb",
+    }
+    try:
+        engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
+        fmt = pol.source.resolved_format()
+        files = resolve_files(loaded.resolve(pol.source.path), fmt)
+        out_path = loaded.resolve(pol.output.path)
+        for f in files:
+            if same_or_inside(out_path, f) or same_or_inside(f, out_path):
+                raise PolicyError(
+                    f"output {out_path} would overwrite the input {f}; inputs are never modified",
+                    file=str(loaded.path),
+                )
+        input_fp = fingerprint(files)
+        audit_data["input_digest"] = input_fp["digest"]
+        schema, csv_columns = engine.read_schema(pol.source, files, required_kinds(loaded))
+        plan = build_plan(loaded, schema, _key_provider(loaded, environ))
+        audit_data["keys"] = [
+            {k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()
+        ]
+        quarantine = (
+            loaded.resolve(pol.quarantine.path)
+            if pol.on_error == "quarantine" and pol.quarantine
+            else None
+        )
+        out_format = pol.output.resolved_format()
+        with atomic_path(out_path, overwrite=pol.output.overwrite) as tmp:
+            result = engine.execute(
+                plan,
+                pol.source,
+                files,
+                csv_columns,
+                tmp,
+                out_format,
+                partition_by=pol.output.partition_by,
+                compression=pol.output.compression,
+                quarantine_path=quarantine,
+                progress=progress,
+            )
+        duration = time.perf_counter() - started
+        manifest = {
+            "veil_version": __version__,
+            "job_id": job_id,
+            "started_at": started_at,
+            "finished_at": _now(),
+            "duration_s": round(duration, 3),
+            "policy": audit_data["policy"],
+            "input": {"format": fmt, **input_fp},
+            "output": {
+                "path": str(out_path),
+                "format": out_format,
+                "partition_by": pol.output.partition_by,
+            },
+            "rows": {
+                "in": result.rows_out + result.rows_rejected,
+                "out": result.rows_out,
+                "quarantined": result.rows_rejected,
+            },
+            "quarantine": {"path": str(quarantine), "rows": result.rows_rejected}
+            if quarantine
+            else None,
+            "columns": _column_records(plan),
+            "dropped_columns": plan.dropped,
+            "keys": plan.key_records(),
+            "engine": {"name": engine.name, "version": engine.version},
+            "python": platform.python_version(),
+        }
+        manifest_path = out_path.with_name(out_path.name + ".manifest.json")
+        write_json_atomic(manifest_path, manifest)
+        audit.append(
+            "run.completed",
+            {
+                **audit_data,
+                "output": str(out_path),
+                "rows": manifest["rows"],
+                "columns": {c["name"]: c["transform"] for c in manifest["columns"]},
+                "duration_s": manifest["duration_s"],
+            },
+        )
+        return RunResult(output=out_path, manifest_path=manifest_path, manifest=manifest)
+    except VeilError as e:
+        audit.append("run.failed", {**audit_data, "error": type(e).__name__, "message": str(e)})
+        raise
+
+
+def anonymize(
+    table: Any,
+    policy: PolicyLike,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> pa.Table:
+    """Apply a policy to an in-memory pandas, Polars or Arrow table; returns a pyarrow.Table."""
+    loaded = _as_loaded(policy)
+    arrow = to_arrow(table)
+    engine = DuckDBEngine()
+    schema = engine.table_schema(arrow)
+    for name, kind in required_kinds(loaded).items():
+        if name in schema:
+            from veil.plan import kind_accepts, normalize_type
+
+            if not kind_accepts(kind, normalize_type(schema[name])):
+                raise DataError(
+                    f"column {name!r} is {schema[name]}; its transform needs a {kind} column",
+                    column=name,
+                )
+    plan = build_plan(loaded, schema, _key_provider(loaded, environ))
+    out = engine.transform_table(arrow, plan)
+    if loaded.path.name != "<in-memory policy>":
+        _audit_log(loaded, environ).append(
+            "anonymize.completed",
+            {
+                "policy": {"name": loaded.policy.name, "sha256": _policy_digest(loaded)},
+                "rows": {"in": arrow.num_rows, "out": out.num_rows},
+                "keys": [
+                    {k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()
+                ],
+                "engine": "duckdb",
+            },
+        )
+    return out
+
+
+def to_arrow(table: Any) -> pa.Table:
+    if isinstance(table, pa.Table):
+        return table
+    if isinstance(table, pa.RecordBatch):
+        return pa.Table.from_batches([table])
+    mod = type(table).__module__.split(".")[0]
+    if mod == "pandas":
+        return pa.Table.from_pandas(table, preserve_index=False)
+    if mod == "polars":
+        return table.to_arrow()  # type: ignore[no-any-return]
+    if hasattr(table, "__arrow_c_stream__"):
+        return pa.table(table)
+    raise TypeError(
+        f"cannot anonymize a {type(table).__name__}; pass a pandas, Polars or Arrow table"
+    )
+
+
+def explain(policy: PolicyLike, *, read_schema: bool = True) -> Explanation:
+    """What the policy will do to each column, without processing data. With ``read_schema``
+    the input's column list (not its rows) is read to show which columns would be dropped."""
+    loaded = _as_loaded(policy)
+    pol = loaded.policy
+    schema: dict[str, str] | None = None
+    notes: list[str] = []
+    if read_schema and pol.source is not None:
+        try:
+            files = resolve_files(loaded.resolve(pol.source.path), pol.source.resolved_format())
+            schema, _ = DuckDBEngine().read_schema(pol.source, files, required_kinds(loaded))
+        except DataError as e:
+            notes.append(f"input not inspected: {e}")
+    columns = []
+    names = list(schema) if schema is not None else list(pol.columns)
+    dropped = []
+    for name in names:
+        spec = pol.columns.get(name)
+        if spec is None:
+            if pol.unlisted_columns == "drop":
+                dropped.append(name)
+            else:
+                columns.append(
+                    ColumnExplanation(
+                        name, "unlisted", "keep", "kept unchanged (unlisted_columns: keep)"
+                    )
+                )
+            continue
+        t = spec.effective_transform()
+        label = t.type + (f"/{t.method}" if hasattr(t, "method") else "")
+        if t.type == "suppress":
+            dropped.append(name)
+        columns.append(ColumnExplanation(name, spec.class_, label, t.describe()))
+    if schema is not None:
+        missing = [c for c in pol.columns if c not in schema]
+        if missing:
+            notes.append(f"columns named in the policy but absent from the data: {missing}")
+    return Explanation(
+        policy=str(loaded.path),
+        source=str(loaded.resolve(pol.source.path)) if pol.source else None,
+        output=str(loaded.resolve(pol.output.path)) if pol.output else None,
+        columns=columns,
+        dropped=dropped,
+        unlisted_default=pol.unlisted_columns,
+        keys=sorted(pol.keys),
+        schema_known=schema is not None,
+        notes=notes,
+    )
+
+
+__all__ = ["RunResult", "anonymize", "explain", "parse_policy", "run", "to_arrow"]
