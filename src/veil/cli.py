@@ -154,7 +154,7 @@ def _estimate_rows(loaded: Any) -> int | None:
         from veil.io.files import resolve_files
 
         files = resolve_files(loaded.resolve(src.path), "parquet")
-        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        return int(sum(pq.ParquetFile(f).metadata.num_rows for f in files))
     except Exception:
         return None
 

@@ -177,7 +177,7 @@ def check_columns(loaded: LoadedPolicy, schema: dict[str, str]) -> None:
     available = list(schema)
     problems: list[str] = []
     for name, spec in loaded.policy.columns.items():
-        refs = [((("columns", name)), name)]
+        refs: list[tuple[tuple[str, ...], str]] = [(("columns", name), name)]
         t = spec.effective_transform()
         for field_name in ("by",):
             val = getattr(t, field_name, None)

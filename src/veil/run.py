@@ -85,7 +85,7 @@ def _as_loaded(policy: PolicyLike) -> LoadedPolicy:
     if isinstance(policy, Policy):
         text = policy.model_dump_json(by_alias=True, exclude_none=True)
         return LoadedPolicy(policy=policy, path=Path.cwd() / "<in-memory policy>", text=text)
-    return load_policy(policy)
+    return load_policy(Path(policy))
 
 
 def _key_provider(loaded: LoadedPolicy, environ: Mapping[str, str] | None) -> PolicyKeyProvider:
@@ -291,7 +291,8 @@ def to_arrow(table: Any) -> pa.Table:
     if mod == "pandas":
         return pa.Table.from_pandas(table, preserve_index=False)
     if mod == "polars":
-        return table.to_arrow()  # type: ignore[no-any-return]
+        arrow: pa.Table = table.to_arrow()
+        return arrow
     if hasattr(table, "__arrow_c_stream__"):
         return pa.table(table)
     raise TypeError(

@@ -309,7 +309,7 @@ class DuckDBEngine:
             con.register(SOURCE_TABLE, table)
             self._register(con, plan)
             try:
-                return con.execute(sql.render(plan.select(), "duckdb")).fetch_arrow_table()
+                return con.sql(sql.render(plan.select(), "duckdb")).to_arrow_table()
             except duckdb.Error as e:
                 raise translate_error(e) from None
         finally:

@@ -15,6 +15,7 @@ Known semantic gaps handled here:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlglot
@@ -63,7 +64,7 @@ def _spark_add_days(gen: Any, e: VeilAddDays) -> str:
 
 
 class VeilDuckDB(DuckDB):
-    class Generator(DuckDB.Generator):  # type: ignore[misc]
+    class Generator(DuckDB.Generator):
         TRANSFORMS = {
             **DuckDB.Generator.TRANSFORMS,
             VeilHexToInt: _duckdb_hex_to_int,
@@ -73,7 +74,7 @@ class VeilDuckDB(DuckDB):
 
 
 class VeilSpark(Spark):
-    class Generator(Spark.Generator):  # type: ignore[misc]
+    class Generator(Spark.Generator):
         TRANSFORMS = {
             **Spark.Generator.TRANSFORMS,
             VeilHexToInt: _spark_hex_to_int,
@@ -147,7 +148,7 @@ def if_null_then_null(value: exp.Expression, result: exp.Expression) -> exp.Expr
     )
 
 
-def case(whens: list[tuple[exp.Expression, exp.Expression]], default: exp.Expression) -> exp.Case:
+def case(whens: Sequence[tuple[exp.Expr, exp.Expr]], default: exp.Expression) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in whens], default=default)
 
 
@@ -232,7 +233,8 @@ def floor(e: exp.Expression) -> exp.Expression:
 
 def func(name: str, *args: exp.Expression) -> exp.Expression:
     """A function that both dialects spell the same way (LN, SQRT, COS, ABS, SIGN, ROUND)."""
-    return exp.func(name, *args)
+    out: exp.Expression = exp.func(name, *args)
+    return out
 
 
 def date_trunc(unit: str, e: exp.Expression) -> exp.Expression:
@@ -241,4 +243,5 @@ def date_trunc(unit: str, e: exp.Expression) -> exp.Expression:
 
 def parse_expression(sql: str) -> exp.Expression:
     """Parse a DuckDB-dialect SQL fragment (used by tests and tools, not by transforms)."""
-    return sqlglot.parse_one(sql, read=VeilDuckDB)
+    parsed: exp.Expression = sqlglot.parse_one(sql, read=VeilDuckDB)
+    return parsed

@@ -64,7 +64,10 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
     out: list[str | int] = []
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur or isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and part not in cur and part in {"type", "method"} | _tags():
@@ -176,10 +179,10 @@ def _describe(err: dict[str, Any], data: Any) -> tuple[Loc, str]:
     if etype == "missing":
         return loc, "this field is required"
     if etype == "literal_error":
-        expected = str(ctx.get("expected", ""))
-        options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
+        wanted = str(ctx.get("expected", ""))
+        options = [o.strip(" '") for o in wanted.replace(" or ", ",").split(",")]
         given = str(err.get("input"))
-        return loc, f"expected {expected}, got {given!r}{_suggest(given, options)}"
+        return loc, f"expected {wanted}, got {given!r}{_suggest(given, options)}"
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]

@@ -64,10 +64,15 @@ class SourceSpec(Strict):
     path: str = Field(min_length=1)
     """A file, a glob (``data/*.csv``) or a directory, relative to the policy file."""
     format: SourceFormat | None = None
-    csv: CsvOptions = CsvOptions()
+    csv: CsvOptions = Field(default_factory=lambda: CsvOptions())
 
     def resolved_format(self) -> str:
         return infer_format(self.path, self.format, ("csv", "parquet", "jsonl"))
+
+    @model_validator(mode="after")
+    def _format_known(self) -> SourceSpec:
+        self.resolved_format()
+        return self
 
 
 class OutputSpec(Strict):
@@ -88,6 +93,7 @@ class OutputSpec(Strict):
     def _check(self) -> OutputSpec:
         if self.partition_by and (self.format or "parquet") != "parquet":
             raise ValueError("partition_by is only available for Parquet output")
+        self.resolved_format()
         return self
 
 
@@ -107,7 +113,7 @@ class KeySpec(Strict):
 
 class ColumnSpec(Strict):
     class_: ColumnClass = Field(alias="class")
-    transform: TransformSpec = None  # type: ignore[valid-type]
+    transform: TransformSpec = None
     description: str = ""
 
     def effective_transform(self) -> Transform:
@@ -149,7 +155,7 @@ class Policy(Strict):
     unlisted_columns: Literal["drop", "keep"] = "drop"
     on_error: Literal["fail", "quarantine"] = "fail"
     quarantine: QuarantineSpec | None = None
-    audit: AuditSpec = AuditSpec()
+    audit: AuditSpec = Field(default_factory=AuditSpec)
 
     @field_validator("columns")
     @classmethod

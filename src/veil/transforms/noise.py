@@ -84,7 +84,7 @@ class Noise(Transform):
         if self.key is None:
             return exp.Rand(), exp.Rand()
         value_text = sql.cast(ctx.source(column), "VARCHAR")
-        msg = value_text
+        msg: exp.Expression = value_text
         if self.by:
             msg = sql.concat(sql.cast(ctx.source(self.by), "VARCHAR"), sql.lit("|"), value_text)
         # '|' keeps the message non-null when the ID is null (value nulls are handled outside).
