@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"veil / baseline per repetition: {', '.join(f'{r:.2f}x' for r in paired)}")
     print(f"CLI start-up + import overhead: {cli_overhead:+.2f}s")
     print(
-        f"fake (first_name + last_name added): +{fake_extra:.2f}s in-process "
+        f"fake (first_name + last_name added): {fake_extra:+.2f}s in-process "
         f"({med['veil+fake'] / med['veil'] - 1:+.0%} over veil), "
-        f"+{fake_extra_cli:.2f}s via CLI"
+        f"{fake_extra_cli:+.2f}s via CLI"
     )
     verdict = "meets" if med["veil"] / base <= 2.0 else "MISSES"
     print(

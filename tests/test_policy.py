@@ -60,10 +60,19 @@ def test_example_policy_loads() -> None:
 def test_bad_policy_reports_each_problem_with_line_and_hint(tmp_path: Path) -> None:
     problems = _problems(tmp_path, BAD)
     text = "\n".join(problems)
-    assert f"{tmp_path / 'policy.yaml'}:12: columns.email.transform.type: unknown transform 'pseudonymise'; did you mean 'pseudonymize'?" in text
+    assert (
+        f"{tmp_path / 'policy.yaml'}:12: columns.email.transform.type: unknown transform 'pseudonymise'; did you mean 'pseudonymize'?"
+        in text
+    )
     assert ":15: columns.ssn.class:" in text and "did you mean 'identifier'?" in text
-    assert ":16: columns.ssn.transform.keep_lst: unknown field 'keep_lst'; did you mean 'keep_last'?" in text
-    assert ":19: columns.age.transform.method: unknown generalize method 'intervall'; did you mean 'interval'?" in text
+    assert (
+        ":16: columns.ssn.transform.keep_lst: unknown field 'keep_lst'; did you mean 'keep_last'?"
+        in text
+    )
+    assert (
+        ":19: columns.age.transform.method: unknown generalize method 'intervall'; did you mean 'interval'?"
+        in text
+    )
     assert ":22: columns.zip.transform.keep:" in text and "'three'" in text
     assert ":23: columns.name:" in text and "identifier column needs a protecting transform" in text
     assert len(problems) == 6
@@ -75,14 +84,18 @@ def test_undeclared_key_is_refused(tmp_path: Path) -> None:
         "name: x\ncolumns:\n  id:\n    class: identifier\n"
         "    transform: {type: pseudonymize, key: nokey}\n",
     )
-    assert any("key 'nokey' is not declared" in p and "columns.id.transform.key" in p for p in problems)
+    assert any(
+        "key 'nokey' is not declared" in p and "columns.id.transform.key" in p for p in problems
+    )
 
 
 def test_misspelled_top_level_field(tmp_path: Path) -> None:
     problems = _problems(
         tmp_path, "name: x\nunlisted_colums: keep\ncolumns:\n  a: {class: insensitive}\n"
     )
-    assert any(":2: unlisted_colums: unknown field" in p and "'unlisted_columns'" in p for p in problems)
+    assert any(
+        ":2: unlisted_colums: unknown field" in p and "'unlisted_columns'" in p for p in problems
+    )
 
 
 def test_invalid_yaml_names_line(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from veil.transforms.base import InputKind, Transform
 
 SOURCE_TABLE = "__veil_source"
 SOURCE_ALIAS = "s"
-KEY_TABLE = "__veil_keys"
+KEY_TABLE = "__veil_context"
 KEY_ALIAS = "k"
 
 NUMERIC_TYPES = {
@@ -83,6 +83,7 @@ class Plan:
     dropped: list[str]
     input_types: dict[str, str]
     key_table: pa.Table
+    """The one-row context table: HMAC pads (secret) and constant lists (fake pools)."""
     lookups: dict[str, pa.Table]
     joins: list[exp.Join]
     key_uses: list[KeyUse]
@@ -116,7 +117,7 @@ class _Planner:
     keys: KeyProvider
     base_dir: Path
     _pads: dict[tuple[str, str], int] = field(default_factory=dict)
-    _pad_columns: dict[str, pa.Array] = field(default_factory=dict)
+    _ctx_columns: dict[str, pa.Array] = field(default_factory=dict)
     _key_uses: dict[str, KeyUse] = field(default_factory=dict)
     lookups: dict[str, pa.Table] = field(default_factory=dict)
     joins: list[exp.Join] = field(default_factory=list)
@@ -134,14 +135,19 @@ class _Planner:
             slot = len(self._pads)
             self._pads[(key, purpose)] = slot
             ipad, opad = hmac_pads(derive_key(self.keys.material(key), purpose))
-            self._pad_columns[f"k{slot}_i"] = pa.array([ipad], pa.binary())
-            self._pad_columns[f"k{slot}_o"] = pa.array([opad], pa.binary())
+            self._ctx_columns[f"k{slot}_i"] = pa.array([ipad], pa.binary())
+            self._ctx_columns[f"k{slot}_o"] = pa.array([opad], pa.binary())
             use = self._key_uses.setdefault(key, KeyUse(info=self.keys.info(key), purposes=[]))
             use.purposes.append(purpose)
         inner = sql.sha256_hex(
             sql.concat(sql.col(f"k{slot}_i", KEY_ALIAS), sql.utf8_bytes(message))
         )
         return sql.sha256_hex(sql.concat(sql.col(f"k{slot}_o", KEY_ALIAS), sql.unhex(inner)))
+
+    def pick(self, values: list[str], index: exp.Expression) -> exp.Expression:
+        column = f"p{len(self._ctx_columns)}"
+        self._ctx_columns[column] = pa.array([values], pa.list_(pa.string()))
+        return sql.list_at(sql.col(column, KEY_ALIAS), index)
 
     def lookup(self, table: pa.Table, key: exp.Expression) -> exp.Expression:
         name = f"__veil_lookup{len(self.lookups)}"
@@ -157,7 +163,7 @@ class _Planner:
         return sql.col("v", alias)
 
     def key_table(self) -> pa.Table:
-        return pa.table(self._pad_columns) if self._pad_columns else pa.table({})
+        return pa.table(self._ctx_columns) if self._ctx_columns else pa.table({})
 
 
 def required_kinds(loaded: LoadedPolicy) -> dict[str, InputKind]:

@@ -41,6 +41,12 @@ class VeilAddDays(exp.Expression, exp.Func):
     arg_types = {"this": True, "days": True}
 
 
+class VeilListAt(exp.Expression, exp.Func):
+    """Element ``index`` (0-based) of a list."""
+
+    arg_types = {"this": True, "index": True}
+
+
 class VeilRaise(exp.Expression, exp.Func):
     """Fail the query with a fixed message (never a data value)."""
 
@@ -70,6 +76,9 @@ class VeilDuckDB(DuckDB):
             VeilHexToInt: _duckdb_hex_to_int,
             VeilAddDays: _duckdb_add_days,
             VeilRaise: lambda gen, e: f"ERROR({gen.sql(e, 'this')})",
+            VeilListAt: lambda gen, e: (
+                f"LIST_EXTRACT({gen.sql(e, 'this')}, {gen.sql(e, 'index')} + 1)"
+            ),
         }
 
 
@@ -80,6 +89,9 @@ class VeilSpark(Spark):
             VeilHexToInt: _spark_hex_to_int,
             VeilAddDays: _spark_add_days,
             VeilRaise: lambda gen, e: f"RAISE_ERROR({gen.sql(e, 'this')})",
+            VeilListAt: lambda gen, e: (
+                f"ELEMENT_AT({gen.sql(e, 'this')}, {gen.sql(e, 'index')} + 1)"
+            ),
         }
 
 
@@ -175,6 +187,10 @@ def hex_to_int(hex_string: exp.Expression) -> exp.Expression:
 
 def add_days(value: exp.Expression, days: exp.Expression) -> exp.Expression:
     return VeilAddDays(this=value, days=days)
+
+
+def list_at(values: exp.Expression, index: exp.Expression) -> exp.Expression:
+    return VeilListAt(this=values, index=index)
 
 
 def raise_error(message: str) -> exp.Expression:

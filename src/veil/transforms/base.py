@@ -37,6 +37,11 @@ class PlanContext(Protocol):
         one-row table, never as SQL text."""
         ...
 
+    def pick(self, values: list[str], index: exp.Expression) -> exp.Expression:
+        """Element ``index`` (0-based, an integer expression) of a constant list of strings,
+        bound as a value of the one-row context table (cheap, keeps row order)."""
+        ...
+
     def lookup(self, table: pa.Table, key: exp.Expression) -> exp.Expression:
         """Value of column ``v`` of ``table`` in the row whose column ``k`` equals ``key``
         (NULL when absent); the engine joins the table, which must have unique ``k``."""

@@ -3,7 +3,7 @@
 A pool of ``pool_size`` surrogates is generated once per (kind, locale, pool size) with a fixed
 Faker seed; each input value picks pool entry HMAC(subkey, value) mod pool_size. The same input
 and key therefore always give the same surrogate (joins survive), on every engine, and the
-lookup is one hash join instead of a Faker call per row. Distinct inputs can share a surrogate
+lookup is a list index into a bound constant instead of a Faker call per row. Distinct inputs can share a surrogate
 (pool_size bounds the number of distinct outputs); ``email`` adds hash digits to the local part
 and uses reserved example domains (RFC 2606) so a surrogate never reaches a real mailbox.
 """
@@ -14,7 +14,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Literal
 
-import pyarrow as pa
 from pydantic import Field
 from sqlglot import exp
 
@@ -97,11 +96,7 @@ class Fake(Transform):
         index = exp.Mod(
             this=sql.hex_to_int(sql.substring(digest, 1, 12)), expression=sql.lit(self.pool_size)
         )
-        pool = surrogate_pool(self.kind, self.locale, self.pool_size)
-        table = pa.table(
-            {"k": pa.array(range(self.pool_size), pa.int64()), "v": pa.array(pool, pa.string())}
-        )
-        picked = ctx.lookup(table, index)
+        picked = ctx.pick(list(surrogate_pool(self.kind, self.locale, self.pool_size)), index)
         if self.kind == "email":
             digits = sql.cast(
                 exp.Mod(
@@ -109,14 +104,8 @@ class Fake(Transform):
                 ),
                 "VARCHAR",
             )
-            dom_table = pa.table(
-                {
-                    "k": pa.array(range(len(_SAFE_DOMAINS)), pa.int64()),
-                    "v": pa.array(_SAFE_DOMAINS, pa.string()),
-                }
-            )
-            dom = ctx.lookup(
-                dom_table,
+            dom = ctx.pick(
+                list(_SAFE_DOMAINS),
                 exp.Mod(
                     this=sql.hex_to_int(sql.substring(digest, 21, 4)),
                     expression=sql.lit(len(_SAFE_DOMAINS)),
