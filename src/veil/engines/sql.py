@@ -141,7 +141,7 @@ def lit(value: str | int | float | bool | None) -> exp.Expression:
 
 
 def cast(e: exp.Expression, to: str) -> exp.Cast:
-    return exp.cast(e, exp.DataType.build(to))
+    return exp.cast(e, exp.DataType.build(to, dialect="duckdb"))
 
 
 def concat(*parts: exp.Expression) -> exp.Expression:

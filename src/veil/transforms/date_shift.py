@@ -71,5 +71,5 @@ class DateShift(Transform):
                     sql.cast(sql.lit(None), ctx.column_type(column)),
                 )
             ],
-            sql.add_days(value, self.offset_days(ctx)),
+            sql.cast(sql.add_days(value, self.offset_days(ctx)), ctx.column_type(column)),
         )
