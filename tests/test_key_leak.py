@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 import veil
 from veil.cli import main
 from veil.engines import sql
-from veil.plan import build_plan
-from veil.run import _key_provider, required_kinds
 from veil.engines.duckdb_engine import DuckDBEngine
 from veil.io.files import resolve_files
+from veil.plan import build_plan
 from veil.policy.load import load_policy
+from veil.run import _key_provider, required_kinds
 
 from .conftest import KEY_ENV
 

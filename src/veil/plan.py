@@ -7,6 +7,7 @@ bound relation, so no SQL text or query plan ever contains it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,16 @@ class OutputColumn:
     expression: exp.Expression
 
 
+@dataclass(frozen=True)
+class UdfSpec:
+    """A vectorized Python function the engine registers under ``name``."""
+
+    name: str
+    fn: Callable[..., pa.Array]
+    arg_types: tuple[str, ...]
+    return_type: str
+
+
 @dataclass
 class KeyUse:
     info: KeyInfo
@@ -87,6 +98,7 @@ class Plan:
     lookups: dict[str, pa.Table]
     joins: list[exp.Join]
     key_uses: list[KeyUse]
+    udfs: list[UdfSpec] = field(default_factory=list)
 
     def select(self) -> exp.Select:
         """The whole transformation as one SELECT over ``__veil_source``."""
@@ -121,6 +133,7 @@ class _Planner:
     _key_uses: dict[str, KeyUse] = field(default_factory=dict)
     lookups: dict[str, pa.Table] = field(default_factory=dict)
     joins: list[exp.Join] = field(default_factory=list)
+    udfs: list[UdfSpec] = field(default_factory=list)
 
     # PlanContext -------------------------------------------------------------
     def source(self, column: str) -> exp.Expression:
@@ -148,6 +161,18 @@ class _Planner:
         column = f"p{len(self._ctx_columns)}"
         self._ctx_columns[column] = pa.array([values], pa.list_(pa.string()))
         return sql.list_at(sql.col(column, KEY_ALIAS), index)
+
+    def udf(
+        self,
+        name: str,
+        fn: Callable[..., pa.Array],
+        args: list[exp.Expression],
+        arg_types: list[str],
+        return_type: str,
+    ) -> exp.Expression:
+        registered = f"__veil_udf{len(self.udfs)}_{name}"
+        self.udfs.append(UdfSpec(registered, fn, tuple(arg_types), return_type))
+        return exp.Anonymous(this=registered, expressions=args)
 
     def lookup(self, table: pa.Table, key: exp.Expression) -> exp.Expression:
         name = f"__veil_lookup{len(self.lookups)}"
@@ -267,4 +292,5 @@ def build_plan(loaded: LoadedPolicy, schema: dict[str, str], keys: KeyProvider) 
         lookups=planner.lookups,
         joins=planner.joins,
         key_uses=list(planner._key_uses.values()),
+        udfs=planner.udfs,
     )

@@ -38,8 +38,9 @@ def as_date(v):
     return v
 
 
-def shifted_days(run, ids, dates=None, arrow_type=pa.date32(), **params):
+def shifted_days(run, ids, dates=None, arrow_type=None, **params):
     dates = dates or [BASE] * len(ids)
+    arrow_type = arrow_type or pa.date32()
     out = run(dates, shift(**params), arrow_type=arrow_type, extra={"pid": ids})
     return [None if o is None else (as_date(o) - d).days for o, d in zip(out, dates, strict=True)]
 
@@ -139,9 +140,7 @@ def test_empty_string_id_is_shifted(run, ref_hmac, key_hex):
 
 
 def test_date_column_keeps_date_type(anonymize, ref_hmac, key_hex):
-    out = anonymize(
-        [BASE, None], shift(), arrow_type=pa.date32(), extra={"pid": ["p1", "p1"]}
-    )
+    out = anonymize([BASE, None], shift(), arrow_type=pa.date32(), extra={"pid": ["p1", "p1"]})
     assert out.schema.field(COLUMN).type == pa.date32()
     expected = BASE + dt.timedelta(days=ref_offset(ref_hmac, key_hex, "p1"))
     assert out.column(COLUMN).to_pylist() == [expected, None]
@@ -149,9 +148,7 @@ def test_date_column_keeps_date_type(anonymize, ref_hmac, key_hex):
 
 def test_timestamp_column(anonymize, ref_hmac, key_hex):
     stamps = [dt.datetime(2024, 1, 1, 10, 30, 15, 123456), dt.datetime(2024, 1, 3, 23, 59), None]
-    out = anonymize(
-        stamps, shift(), arrow_type=pa.timestamp("us"), extra={"pid": ["x", "x", "x"]}
-    )
+    out = anonymize(stamps, shift(), arrow_type=pa.timestamp("us"), extra={"pid": ["x", "x", "x"]})
     assert out.schema.field(COLUMN).type == pa.timestamp("us")
     delta = dt.timedelta(days=ref_offset(ref_hmac, key_hex, "x"))
     assert out.column(COLUMN).to_pylist() == [stamps[0] + delta, stamps[1] + delta, None]

@@ -121,9 +121,7 @@ def test_without_key_is_random(run):
 
 def _noise_sample(run, transform, value=1000.0):
     ids = [f"r{i}" for i in range(N)]
-    out = run(
-        [value] * N, {**transform, "by": "pid"}, arrow_type=pa.float64(), extra={"pid": ids}
-    )
+    out = run([value] * N, {**transform, "by": "pid"}, arrow_type=pa.float64(), extra={"pid": ids})
     return [o - value for o in out]
 
 
@@ -159,15 +157,17 @@ def test_multiplicative_within_percent(run):
 
 
 def test_multiplicative_negative_values(run):
-    out = run([-200.0, -1.0], keyed(distribution="multiplicative", percent=5), arrow_type=pa.float64())
+    out = run(
+        [-200.0, -1.0], keyed(distribution="multiplicative", percent=5), arrow_type=pa.float64()
+    )
     assert -210.0 <= out[0] <= -190.0
     assert -1.05 <= out[1] <= -0.95
 
 
 def test_multiplicative_keeps_zero(run):
-    assert run([0.0], keyed(distribution="multiplicative", percent=50), arrow_type=pa.float64()) == [
-        0.0
-    ]
+    assert run(
+        [0.0], keyed(distribution="multiplicative", percent=50), arrow_type=pa.float64()
+    ) == [0.0]
 
 
 @pytest.mark.parametrize("arrow_type", [pa.int64(), pa.int32(), pa.int16()])
@@ -183,9 +183,7 @@ def test_integer_column_stays_integer(anonymize, arrow_type):
 def test_integer_column_is_rounded_reference(run, ref_hmac, key_hex):
     values = [100, 7, -3]
     out = run(values, keyed(distribution="laplace", scale=5), arrow_type=pa.int64())
-    expected = [
-        round(ref_laplace(x, 5, uniforms(ref_hmac, key_hex, str(x))[0])) for x in values
-    ]
+    expected = [round(ref_laplace(x, 5, uniforms(ref_hmac, key_hex, str(x))[0])) for x in values]
     # ROUND half away from zero vs Python's banker's rounding only differs on exact .5.
     assert out == expected
 

@@ -46,10 +46,10 @@ def test_redact_to_null_keeps_column_type(anonymize, values, arrow_type):
     ("values", "arrow_type"),
     [
         # pandas' default datetime64[ns] arrives as timestamp[ns]; ms/s are common in Parquet.
-        ([dt.datetime(2024, 1, 2, 3, 4, 5), None], pa.timestamp("ns")),
-        ([dt.datetime(2024, 1, 2, 3, 4, 5), None], pa.timestamp("ms")),
-        ([dt.datetime(2024, 1, 2, 3, 4, 5), None], pa.timestamp("s")),
-        ([1, None], pa.uint64()),
+        pytest.param([dt.datetime(2024, 1, 2, 3, 4, 5), None], pa.timestamp("ns"), id="ts_ns"),
+        pytest.param([dt.datetime(2024, 1, 2, 3, 4, 5), None], pa.timestamp("ms"), id="ts_ms"),
+        pytest.param([dt.datetime(2024, 1, 2, 3, 4, 5), None], pa.timestamp("s"), id="ts_s"),
+        pytest.param([1, None], pa.uint64(), id="uint64"),
     ],
 )
 def test_redact_to_null_on_other_engine_types(run, values, arrow_type):

@@ -211,6 +211,20 @@ class DuckDBEngine:
     def _register(self, con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         for name, table in plan.tables().items():
             con.register(name, table)
+        from duckdb import func as ddb_func
+
+        for u in plan.udfs:
+            params: Any = [duckdb.sqltype(t) for t in u.arg_types]
+            con.create_function(
+                u.name,
+                u.fn,
+                params,
+                duckdb.sqltype(u.return_type),
+                type=ddb_func.PythonUDFType.ARROW,
+                null_handling=ddb_func.FunctionNullHandling.SPECIAL,
+                exception_handling=duckdb.PythonExceptionHandling.DEFAULT,  # raise, never NULL
+                side_effects=False,
+            )
 
     def execute(
         self,

@@ -8,6 +8,7 @@ column references, keyed hashes and lookup tables, and returns a sqlglot express
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
@@ -40,6 +41,20 @@ class PlanContext(Protocol):
     def pick(self, values: list[str], index: exp.Expression) -> exp.Expression:
         """Element ``index`` (0-based, an integer expression) of a constant list of strings,
         bound as a value of the one-row context table (cheap, keeps row order)."""
+        ...
+
+    def udf(
+        self,
+        name: str,
+        fn: Callable[..., pa.Array],
+        args: list[exp.Expression],
+        arg_types: list[str],
+        return_type: str,
+    ) -> exp.Expression:
+        """Call a vectorized Python function (Arrow arrays in, one Arrow array out) for what
+        the engines cannot express natively (AES-SIV, FF1, vault lookups). ``fn`` receives
+        whole batches, never single values; key material stays in its closure. Types are
+        DuckDB type names."""
         ...
 
     def lookup(self, table: pa.Table, key: exp.Expression) -> exp.Expression:
