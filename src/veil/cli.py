@@ -78,16 +78,42 @@ def main(ctx: click.Context, quiet: bool, log_format: str) -> None:
     "--threads", type=int, default=None, help="DuckDB worker threads (default: all cores)."
 )
 @click.option("--memory-limit", default=None, help="DuckDB memory limit, e.g. 2GB.")
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default=None,
+    help="Execution engine (default: the policy's engine.name, else duckdb).",
+)
+@click.option("--master", default=None, help="Spark master URL (default local[*]).")
+@click.option("--conf", "confs", multiple=True, metavar="KEY=VALUE", help="Spark configuration.")
 @click.pass_context
-def run(ctx: click.Context, policy: Path, threads: int | None, memory_limit: str | None) -> None:
+def run(
+    ctx: click.Context,
+    policy: Path,
+    threads: int | None,
+    memory_limit: str | None,
+    engine: str | None,
+    master: str | None,
+    confs: tuple[str, ...],
+) -> None:
     """Anonymize the policy's source into its output (atomically, with a manifest)."""
     quiet = ctx.obj["quiet"]
     show_bar = not quiet and ctx.obj["log_format"] == "text" and sys.stderr.isatty()
+    spark_conf = {}
+    for c in confs:
+        k, sep, v = c.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {c!r}", param_hint="--conf")
+        spark_conf[k] = v
+    options: dict[str, Any] = {
+        "threads": threads,
+        "memory_limit": memory_limit,
+        "engine": engine,
+        "master": master,
+        "spark_conf": spark_conf,
+    }
     try:
-        if show_bar:
-            result = _run_with_bar(policy, threads, memory_limit)
-        else:
-            result = veil.run(policy, threads=threads, memory_limit=memory_limit)
+        result = _run_with_bar(policy, options) if show_bar else veil.run(policy, **options)
     except VeilError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -115,7 +141,7 @@ def run(ctx: click.Context, policy: Path, threads: int | None, memory_limit: str
     )
 
 
-def _run_with_bar(policy: Path, threads: int | None, memory_limit: str | None) -> RunResult:
+def _run_with_bar(policy: Path, options: dict[str, Any]) -> RunResult:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
@@ -140,7 +166,7 @@ def _run_with_bar(policy: Path, threads: int | None, memory_limit: str | None) -
                 fields = f"{done:,}/{total_rows:,} rows  {done / elapsed:,.0f} rows/s"
             bar.update(task, completed=pct, rows=fields)
 
-        return veil.run(loaded, progress=update, threads=threads, memory_limit=memory_limit)
+        return veil.run(loaded, progress=update, **options)
 
 
 def _estimate_rows(loaded: Any) -> int | None:

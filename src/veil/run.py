@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from veil import __version__
 from veil.audit import AuditLog
+from veil.engines.base import Engine, get_engine
 from veil.engines.duckdb_engine import DuckDBEngine
 from veil.errors import DataError, PolicyError, VeilError
 from veil.io.atomic import atomic_path, write_json_atomic
@@ -144,10 +145,17 @@ def run(
     progress: Callable[[float], None] | None = None,
     threads: int | None = None,
     memory_limit: str | None = None,
+    engine: str | None = None,
+    master: str | None = None,
+    spark_conf: Mapping[str, str] | None = None,
 ) -> RunResult:
-    """Anonymize the policy's source into its output. Raises a :class:`VeilError` on failure."""
+    """Anonymize the policy's source into its output. Raises a :class:`VeilError` on failure.
+
+    ``engine`` (default: the policy's ``engine.name``, else duckdb) selects the engine;
+    ``master`` and ``spark_conf`` override the policy's Spark settings."""
     loaded = _as_loaded(policy)
     pol = loaded.policy
+    engine_name = engine or pol.engine.name
     if pol.source is None or pol.output is None:
         raise PolicyError(
             f"{loaded.path}: `veil run` needs both a 'source' and an 'output' section",
@@ -160,10 +168,18 @@ def run(
     audit_data: dict[str, Any] = {
         "job_id": job_id,
         "policy": {"name": pol.name, "path": str(loaded.path), "sha256": _policy_digest(loaded)},
-        "engine": "duckdb",
+        "engine": engine_name,
     }
     try:
-        engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
+        eng: Engine
+        if engine_name == "spark":
+            eng = get_engine(
+                "spark",
+                master=master or pol.engine.master,
+                conf={**pol.engine.conf, **(spark_conf or {})},
+            )
+        else:
+            eng = get_engine(engine_name, threads=threads, memory_limit=memory_limit)
         fmt = pol.source.resolved_format()
         files = resolve_files(loaded.resolve(pol.source.path), fmt)
         out_path = loaded.resolve(pol.output.path)
@@ -175,7 +191,7 @@ def run(
                 )
         input_fp = fingerprint(files)
         audit_data["input_digest"] = input_fp["digest"]
-        schema, csv_columns = engine.read_schema(pol.source, files, required_kinds(loaded))
+        schema, csv_columns = eng.read_schema(pol.source, files, required_kinds(loaded))
         plan = build_plan(loaded, schema, _key_provider(loaded, environ))
         audit_data["keys"] = [
             {k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()
@@ -187,7 +203,7 @@ def run(
         )
         out_format = pol.output.resolved_format()
         with atomic_path(out_path, overwrite=pol.output.overwrite) as tmp:
-            result = engine.execute(
+            result = eng.execute(
                 plan,
                 pol.source,
                 files,
@@ -224,7 +240,7 @@ def run(
             "columns": _column_records(plan),
             "dropped_columns": plan.dropped,
             "keys": plan.key_records(),
-            "engine": {"name": engine.name, "version": engine.version},
+            "engine": {"name": eng.name, "version": eng.version},
             "python": platform.python_version(),
         }
         manifest_path = out_path.with_name(out_path.name + ".manifest.json")

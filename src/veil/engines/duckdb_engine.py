@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +17,12 @@ import duckdb
 import pyarrow as pa
 
 from veil.engines import sql
+from veil.engines.base import ExecResult, ProgressCallback
 from veil.errors import DataError, EngineError, VeilError
 from veil.plan import SOURCE_TABLE, Plan, kind_accepts
 from veil.policy.model import SourceSpec
 from veil.transforms.base import InputKind
 
-ProgressCallback = Callable[[float], None]
 _REJECTS = "__veil_rejects"
 _REJECT_SCANS = "__veil_reject_scans"
 
@@ -35,12 +33,6 @@ def _q(text: str) -> str:
 
 def _file_list(files: list[Path]) -> str:
     return "[" + ", ".join(_q(str(f)) for f in files) + "]"
-
-
-@dataclass(frozen=True)
-class ExecResult:
-    rows_out: int
-    rows_rejected: int
 
 
 def translate_error(err: Exception, files: list[Path] | None = None) -> VeilError:

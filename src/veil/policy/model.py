@@ -143,6 +143,15 @@ class AuditSpec(Strict):
     """Optional environment variable with a key that makes the audit chain keyed (HMAC)."""
 
 
+class EngineSpec(Strict):
+    name: Literal["duckdb", "spark"] = "duckdb"
+    """duckdb (embedded, default) or spark; `veil run --engine` overrides it."""
+    master: str | None = None
+    """Spark master URL (default local[*])."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Spark configuration passed through (spark.executor.memory, ...)."""
+
+
 class Policy(Strict):
     version: Literal[1] = 1
     name: str = Field(min_length=1)
@@ -156,6 +165,7 @@ class Policy(Strict):
     on_error: Literal["fail", "quarantine"] = "fail"
     quarantine: QuarantineSpec | None = None
     audit: AuditSpec = Field(default_factory=AuditSpec)
+    engine: EngineSpec = Field(default_factory=EngineSpec)
 
     @field_validator("columns")
     @classmethod
