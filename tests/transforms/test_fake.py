@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pyarrow as pa
+import pydantic
 import pytest
 from pydantic import ValidationError
 
@@ -153,8 +154,19 @@ def test_de_de_email_still_safe(run):
 
 @pytest.mark.parametrize("locale", ["xx_XX", "de_XX", "english", ""])
 def test_unknown_locale_rejected(run, locale):
-    with pytest.raises(veil.PolicyError):
+    # Refused when the policy is validated, before any data is touched.
+    with pytest.raises(pydantic.ValidationError, match="Faker has no locale"):
         run_id(run, ["a"], fake("name", locale=locale))
+
+
+def test_unknown_locale_in_policy_file_names_the_field(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(
+        "name: x\nkeys: {k: {env: K}}\ncolumns:\n"
+        "  n: {class: identifier, transform: {type: fake, kind: name, key: k, locale: de_XX}}\n"
+    )
+    with pytest.raises(veil.PolicyError, match=r"p.yaml:4: columns.n.transform.locale: Faker has no locale 'de_XX'; did you mean"):
+        veil.load_policy(p)
 
 
 def test_nulls_stay_null(run):

@@ -240,7 +240,22 @@ def lower(e: exp.Expression) -> exp.Expression:
 
 
 def trim(e: exp.Expression) -> exp.Expression:
-    return exp.Trim(this=e)
+    """Strip leading and trailing whitespace of any kind (tabs, newlines), not only spaces."""
+    return regexp_replace(e, r"^\s+|\s+$", "")
+
+
+def as_text(e: exp.Expression, engine_type: str) -> exp.Expression:
+    """A value as text for hashing and lookups; integral floats print without '.0' so that a
+    float column holding 37.0 matches the text '37' (pandas turns int columns with NaN into
+    floats)."""
+    if engine_type == "VARCHAR":
+        return e
+    if engine_type in ("DOUBLE", "FLOAT", "REAL"):
+        return case(
+            [(exp.EQ(this=e, expression=floor(e)), cast(cast(e, "BIGINT"), "VARCHAR"))],
+            cast(e, "VARCHAR"),
+        )
+    return cast(e, "VARCHAR")
 
 
 def floor(e: exp.Expression) -> exp.Expression:

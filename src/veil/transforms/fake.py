@@ -10,11 +10,12 @@ and uses reserved example domains (RFC 2606) so a surrogate never reaches a real
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlglot import exp
 
 from veil.engines import sql
@@ -82,14 +83,18 @@ class Fake(Transform):
     def describe(self) -> str:
         return f"replaced by a fake {self.kind} ({self.locale}, pool of {self.pool_size}, key {self.key!r})"
 
-    def check_locale(self) -> None:
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
         from faker.config import AVAILABLE_LOCALES
 
-        if self.locale not in AVAILABLE_LOCALES:
-            raise ValueError(f"Faker has no locale {self.locale!r}")
+        if v not in AVAILABLE_LOCALES:
+            close = difflib.get_close_matches(v, AVAILABLE_LOCALES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"Faker has no locale {v!r}{hint}")
+        return v
 
     def expression(self, column: str, ctx: PlanContext) -> exp.Expression:
-        self.check_locale()
         value = ctx.source(column)
         text = value if ctx.column_type(column) == "VARCHAR" else sql.cast(value, "VARCHAR")
         digest = ctx.hmac_hex(self.key, f"fake:{self.kind}:{self.domain}", text)

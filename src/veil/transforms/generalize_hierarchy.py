@@ -47,7 +47,7 @@ class GeneralizeHierarchy(Transform):
                 f"level {self.level} does not exist: {self.file} has levels 0..{h.height - 1}"
             )
         value = ctx.source(column)
-        text = value if ctx.column_type(column) == "VARCHAR" else sql.cast(value, "VARCHAR")
+        text = sql.as_text(value, ctx.column_type(column))
         mapped = ctx.lookup(h.level_table(self.level), text)
         missing = (
             sql.raise_error(f"a value of column {column} is not covered by hierarchy {self.file}")
