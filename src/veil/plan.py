@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from veil.engines import sql
+from veil.engines.types import DATE_TYPES, NUMERIC_TYPES, normalize_type
 from veil.errors import PolicyError
 from veil.keys.provider import KeyInfo, KeyProvider, derive_key, hmac_pads
 from veil.policy.load import LoadedPolicy, policy_error
@@ -24,36 +25,6 @@ SOURCE_TABLE = "__veil_source"
 SOURCE_ALIAS = "s"
 KEY_TABLE = "__veil_context"
 KEY_ALIAS = "k"
-
-NUMERIC_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-    "REAL",
-}
-DATE_TYPES = {
-    "DATE",
-    "TIMESTAMP",
-    "TIMESTAMP_NS",
-    "TIMESTAMP_MS",
-    "TIMESTAMP_S",
-    "TIMESTAMP WITH TIME ZONE",
-}
-
-
-def normalize_type(t: str) -> str:
-    t = t.upper()
-    if t.startswith("DECIMAL"):
-        return "DOUBLE"
-    return t
 
 
 def kind_accepts(kind: InputKind, engine_type: str) -> bool:
@@ -156,6 +127,17 @@ class _Planner:
             sql.concat(sql.col(f"k{slot}_i", KEY_ALIAS), sql.utf8_bytes(message))
         )
         return sql.sha256_hex(sql.concat(sql.col(f"k{slot}_o", KEY_ALIAS), sql.unhex(inner)))
+
+    def subkeys(self, key: str, purpose: str, length: int = 32) -> list[tuple[int, bytes]]:
+        use = self._key_uses.setdefault(key, KeyUse(info=self.keys.info(key), purposes=[]))
+        if purpose not in use.purposes:
+            use.purposes.append(purpose)
+        current = use.info.version
+        versions = [v for v in self.keys.versions(key) if v != current]
+        out = [(current, derive_key(self.keys.material_at(key, current), purpose, length))]
+        for v in sorted(versions, reverse=True):
+            out.append((v, derive_key(self.keys.material_at(key, v), purpose, length)))
+        return out
 
     def pick(self, values: list[str], index: exp.Expression) -> exp.Expression:
         column = f"p{len(self._ctx_columns)}"

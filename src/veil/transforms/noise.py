@@ -20,20 +20,10 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from veil.engines import sql
+from veil.engines.types import INTEGER_TYPES
 from veil.transforms.base import PlanContext, Transform
 
 _TWO_52 = float(2**52)
-_INTEGER_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-}
 
 
 class Noise(Transform):
@@ -148,11 +138,11 @@ class Noise(Transform):
             )
         ctype = ctx.column_type(column)
         digits = self.round
-        if digits is None and ctype in _INTEGER_TYPES:
+        if digits is None and ctype in INTEGER_TYPES:
             digits = 0
         out: exp.Expression = noisy
         if digits is not None:
             out = sql.func("ROUND", noisy, sql.lit(digits))
-        if ctype in _INTEGER_TYPES:
+        if ctype in INTEGER_TYPES:
             out = sql.cast(out, "BIGINT")
         return sql.if_null_then_null(ctx.source(column), out)
