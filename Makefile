@@ -12,6 +12,9 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# pycanon (independent k-anonymity/l-diversity/t-closeness checker used by the tests) pins
+	# old numpy/pandas releases; its checking code needs only numpy and pandas, so no deps.
+	$(BIN)/python -m pip install -q --no-deps pycanon==1.3.5
 	touch $@
 
 $(EX)/data/customers.csv: $(BIN)/.installed $(EX)/generate.py

@@ -94,8 +94,7 @@ def measure(
     peak, seconds, timeline = run_child(cmd, env)
     s = Sample(rows, label, peak, seconds, timeline)
     print(
-        f"  {rows:>12,} rows  {label:<28} peak {peak / 2**20:8.0f} MiB  "
-        f"({seconds:.1f}s)",
+        f"  {rows:>12,} rows  {label:<28} peak {peak / 2**20:8.0f} MiB  ({seconds:.1f}s)",
         flush=True,
     )
     return s

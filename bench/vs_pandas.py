@@ -200,7 +200,7 @@ def agreement(veil_out: pa.Table, pandas_out: pd.DataFrame) -> dict[str, float]:
         a, b = v[col], pandas_out[col]
         if col == "signup_ts":
             a, b = pd.to_datetime(a), pd.to_datetime(b)
-        same = (a.astype(object).where(a.notna(), None) == b.astype(object).where(b.notna(), None))
+        same = a.astype(object).where(a.notna(), None) == b.astype(object).where(b.notna(), None)
         same |= a.isna() & b.isna()
         res[col] = float(same.mean())
     return res

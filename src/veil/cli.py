@@ -86,6 +86,11 @@ def main(ctx: click.Context, quiet: bool, log_format: str) -> None:
 )
 @click.option("--master", default=None, help="Spark master URL (default local[*]).")
 @click.option("--conf", "confs", multiple=True, metavar="KEY=VALUE", help="Spark configuration.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Plan (and run the privacy search) without writing; print the chosen transformation.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -95,6 +100,7 @@ def run(
     engine: str | None,
     master: str | None,
     confs: tuple[str, ...],
+    dry_run: bool,
 ) -> None:
     """Anonymize the policy's source into its output (atomically, with a manifest)."""
     quiet = ctx.obj["quiet"]
@@ -111,6 +117,7 @@ def run(
         "engine": engine,
         "master": master,
         "spark_conf": spark_conf,
+        "dry_run": dry_run,
     }
     try:
         result = _run_with_bar(policy, options) if show_bar else veil.run(policy, **options)
@@ -120,6 +127,9 @@ def run(
         log.error("interrupted; no output was written")
         sys.exit(130)
     m = result.manifest
+    if dry_run:
+        _print_dry_run(m, ctx.obj["log_format"] == "json")
+        return
     rows = m["rows"]
     log.info(
         f"wrote {rows['out']:,} rows to {result.output} in {m['duration_s']:.2f}s"
@@ -139,6 +149,30 @@ def run(
             }
         },
     )
+
+
+def _print_dry_run(manifest: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2, default=str))
+        return
+    console = Console()
+    console.print(f"[bold]dry run[/] of {manifest['policy']['path']}: nothing was written")
+    table = Table()
+    for h in ("column", "class", "transform", "what happens"):
+        table.add_column(h)
+    for c in manifest["columns"]:
+        table.add_row(c["name"], c["class"], c["transform"], c["description"])
+    console.print(table)
+    p = manifest.get("privacy")
+    if p:
+        kind = p.get("search", p["algorithm"])
+        console.print(f"[bold]privacy search[/] ({kind}): levels {p['levels']}")
+        console.print(
+            f"  {p['suppressed_records']:,} of {p['records']:,} records suppressed "
+            f"(limit {p['max_suppressed_records']:,}); {p['classes']['count']:,} classes, "
+            f"smallest {p['classes']['min_size']}; {p['metric']} = {p['metric_value']:.5f}"
+        )
+        console.print(f"  max prosecutor risk {p['risk'].get('prosecutor_max', 'n/a')}")
 
 
 def _run_with_bar(policy: Path, options: dict[str, Any]) -> RunResult:
@@ -326,6 +360,17 @@ def schema(out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+from veil.cli_keys import access as _access_group  # noqa: E402
+from veil.cli_keys import keys as _keys_group  # noqa: E402
+from veil.cli_keys import reveal as _reveal_command  # noqa: E402
+from veil.cli_scan import scan as _scan  # noqa: E402
+
+main.add_command(_keys_group)
+main.add_command(_access_group)
+main.add_command(_reveal_command)
+main.add_command(_scan)
 
 
 if __name__ == "__main__":  # pragma: no cover

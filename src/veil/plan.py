@@ -41,6 +41,22 @@ class OutputColumn:
     column_class: str
     transform: Transform
     expression: exp.Expression
+    applied: str | None = None
+    """Set when something other than the column's transform decides its values (the privacy
+    search): (label, description) shown in the manifest instead of the transform's."""
+    applied_description: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.applied:
+            return self.applied
+        t = self.transform
+        method = getattr(t, "method", None)
+        return t.type + (f"/{method}" if method else "")
+
+    @property
+    def description(self) -> str:
+        return self.applied_description or self.transform.describe()
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,8 @@ class Plan:
     joins: list[exp.Join]
     key_uses: list[KeyUse]
     udfs: list[UdfSpec] = field(default_factory=list)
+    filters: list[exp.Expression] = field(default_factory=list)
+    """Row filters (ANDed), e.g. records suppressed by the privacy models."""
 
     def select(self) -> exp.Select:
         """The whole transformation as one SELECT over ``__veil_source``."""
@@ -80,6 +98,8 @@ class Plan:
             q = q.join(exp.to_table(KEY_TABLE).as_(KEY_ALIAS), join_type="cross")
         for j in self.joins:
             q = q.join(j)
+        for f in self.filters:
+            q = q.where(f)
         return q
 
     def tables(self) -> dict[str, pa.Table]:

@@ -21,16 +21,19 @@ from typing import Any
 import pyarrow as pa
 
 from veil import __version__
+from veil.anonymization import apply_to_plan, manifest_section
+from veil.anonymization import search as privacy_search
 from veil.audit import AuditLog
 from veil.engines.base import Engine, get_engine
 from veil.engines.duckdb_engine import DuckDBEngine
-from veil.errors import DataError, PolicyError, VeilError
+from veil.errors import DataError, EngineError, PolicyError, VeilError
 from veil.io.atomic import atomic_path, write_json_atomic
 from veil.io.files import fingerprint, resolve_files, same_or_inside
-from veil.keys.provider import KeySource, PolicyKeyProvider
+from veil.keys.provider import PolicyKeyProvider
 from veil.plan import Plan, build_plan, required_kinds
 from veil.policy.load import LoadedPolicy, load_policy, parse_policy
 from veil.policy.model import Policy
+from veil.privacy import SearchResult
 
 PolicyLike = str | os.PathLike[str] | LoadedPolicy | Policy
 
@@ -90,11 +93,9 @@ def _as_loaded(policy: PolicyLike) -> LoadedPolicy:
 
 
 def _key_provider(loaded: LoadedPolicy, environ: Mapping[str, str] | None) -> PolicyKeyProvider:
-    sources = {
-        n: KeySource(env=k.env, file=k.file, version=k.version)
-        for n, k in loaded.policy.keys.items()
-    }
-    return PolicyKeyProvider(sources, loaded.base_dir, environ)
+    from veil.keys.resolve import key_provider_for_policy
+
+    return key_provider_for_policy(loaded, environ)
 
 
 def _audit_log(loaded: LoadedPolicy, environ: Mapping[str, str] | None) -> AuditLog:
@@ -120,18 +121,15 @@ def _policy_digest(loaded: LoadedPolicy) -> str:
 
 
 def _column_records(plan: Plan) -> list[dict[str, Any]]:
-    out = []
-    for c in plan.columns:
-        t = c.transform
-        out.append(
-            {
-                "name": c.name,
-                "class": c.column_class,
-                "transform": t.type + (f"/{t.method}" if hasattr(t, "method") else ""),
-                "description": t.describe(),
-            }
-        )
-    return out
+    return [
+        {
+            "name": c.name,
+            "class": c.column_class,
+            "transform": c.label,
+            "description": c.description,
+        }
+        for c in plan.columns
+    ]
 
 
 def _now() -> str:
@@ -148,11 +146,14 @@ def run(
     engine: str | None = None,
     master: str | None = None,
     spark_conf: Mapping[str, str] | None = None,
+    dry_run: bool = False,
 ) -> RunResult:
     """Anonymize the policy's source into its output. Raises a :class:`VeilError` on failure.
 
     ``engine`` (default: the policy's ``engine.name``, else duckdb) selects the engine;
-    ``master`` and ``spark_conf`` override the policy's Spark settings."""
+    ``master`` and ``spark_conf`` override the policy's Spark settings. ``dry_run`` plans (and,
+    with a privacy section, searches) without writing anything; the manifest it returns is
+    not saved."""
     loaded = _as_loaded(policy)
     pol = loaded.policy
     engine_name = engine or pol.engine.name
@@ -201,7 +202,33 @@ def run(
             if pol.on_error == "quarantine" and pol.quarantine
             else None
         )
+        privacy: dict[str, Any] | None = None
+        suppressed = 0
+        if pol.privacy is not None:
+            search_result = _privacy_search(loaded, eng, files, csv_columns, quarantine is not None)
+            apply_to_plan(plan, search_result, pol.privacy)
+            privacy = manifest_section(search_result)
+            suppressed = search_result.suppressed_records
+            audit_data["privacy"] = {
+                "levels": search_result.levels,
+                "suppressed_records": suppressed,
+                "models": privacy["models"],
+            }
         out_format = pol.output.resolved_format()
+        if dry_run:
+            manifest = {
+                "dry_run": True,
+                "policy": audit_data["policy"],
+                "input": {"format": fmt, **input_fp},
+                "output": {"path": str(out_path), "format": out_format},
+                "columns": _column_records(plan),
+                "dropped_columns": plan.dropped,
+                "keys": plan.key_records(),
+                "privacy": privacy,
+                "engine": {"name": eng.name, "version": eng.version},
+            }
+            audit.append("run.dry_run", audit_data)
+            return RunResult(output=out_path, manifest_path=out_path, manifest=manifest)
         with atomic_path(out_path, overwrite=pol.output.overwrite) as tmp:
             result = eng.execute(
                 plan,
@@ -230,9 +257,10 @@ def run(
                 "partition_by": pol.output.partition_by,
             },
             "rows": {
-                "in": result.rows_out + result.rows_rejected,
+                "in": result.rows_out + result.rows_rejected + suppressed,
                 "out": result.rows_out,
                 "quarantined": result.rows_rejected,
+                "suppressed": suppressed,
             },
             "quarantine": {"path": str(quarantine), "rows": result.rows_rejected}
             if quarantine
@@ -240,6 +268,7 @@ def run(
             "columns": _column_records(plan),
             "dropped_columns": plan.dropped,
             "keys": plan.key_records(),
+            "privacy": privacy,
             "engine": {"name": eng.name, "version": eng.version},
             "python": platform.python_version(),
         }
@@ -261,20 +290,49 @@ def run(
         raise
 
 
+def _privacy_search(
+    loaded: LoadedPolicy,
+    eng: Engine,
+    files: list[Path],
+    csv_columns: dict[str, str] | None,
+    skip_bad_rows: bool,
+) -> SearchResult:
+    pol = loaded.policy
+    assert pol.privacy is not None and pol.source is not None
+    histogram_of = getattr(eng, "histogram", None)
+    if histogram_of is None:
+        raise EngineError(f"the {eng.name} engine cannot compute privacy histograms yet")
+    histogram = histogram_of(
+        pol.source,
+        files,
+        csv_columns,
+        list(pol.privacy.quasi_identifiers),
+        list(pol.privacy.sensitive),
+        skip_bad_rows=skip_bad_rows,
+    )
+    return privacy_search(loaded, histogram)
+
+
 def anonymize(
     table: Any,
     policy: PolicyLike,
     *,
     environ: Mapping[str, str] | None = None,
 ) -> pa.Table:
-    """Apply a policy to an in-memory pandas, Polars or Arrow table; returns a pyarrow.Table."""
+    """Apply a policy to an in-memory pandas, Polars or Arrow table; returns a pyarrow.Table.
+    A Spark DataFrame is transformed by the Spark engine and a (lazy) Spark DataFrame returned."""
     loaded = _as_loaded(policy)
+    if type(table).__module__.startswith("pyspark."):
+        from veil.engines.spark_engine import anonymize_dataframe
+
+        return anonymize_dataframe(table, loaded, environ)
     arrow = to_arrow(table)
     engine = DuckDBEngine()
     schema = engine.table_schema(arrow)
     for name, kind in required_kinds(loaded).items():
         if name in schema:
-            from veil.plan import kind_accepts, normalize_type
+            from veil.engines.types import normalize_type
+            from veil.plan import kind_accepts
 
             if not kind_accepts(kind, normalize_type(schema[name])):
                 raise DataError(

@@ -309,6 +309,30 @@ class DuckDBEngine:
             )
         return count
 
+    def histogram(
+        self,
+        source: SourceSpec,
+        files: list[Path],
+        csv_columns: dict[str, str] | None,
+        qis: list[str],
+        sensitive: list[str],
+        *,
+        skip_bad_rows: bool = False,
+    ) -> Any:
+        """The quasi-identifier histogram (``veil.privacy.Histogram``) in one GROUP BY."""
+        from veil.privacy import build_histogram
+
+        con = self.connect()
+        try:
+            src = self.source_sql(source, files, csv_columns, reject=skip_bad_rows)
+            con.execute(f"CREATE TEMP VIEW {SOURCE_TABLE} AS SELECT * FROM {src}")
+            try:
+                return build_histogram(con, SOURCE_TABLE, qis, sensitive)
+            except duckdb.Error as e:
+                raise translate_error(e, files) from None
+        finally:
+            con.close()
+
     def transform_table(self, table: pa.Table, plan: Plan) -> pa.Table:
         con = self.connect()
         try:

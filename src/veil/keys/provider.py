@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from veil.errors import KeyMaterialError
+from veil.errors import KeyMaterialError, KeyVersionError
 
 MIN_KEY_BYTES = 32
 _FINGERPRINT_LABEL = b"veil key fingerprint v1"
@@ -37,24 +37,51 @@ class KeyInfo:
 
     name: str
     version: int
-    source: str  # "env" or "file"
+    source: str  # "env", "file" or "keyring"
     fingerprint: str
+    keyring_key: str | None = None
+    """For keyring keys: the key's name in the keyring (``name`` is the policy's name)."""
 
     def as_dict(self) -> dict[str, str | int]:
-        return {
+        d: dict[str, str | int] = {
             "name": self.name,
             "version": self.version,
             "source": self.source,
             "fingerprint": self.fingerprint,
         }
+        if self.keyring_key is not None:
+            d["keyring_key"] = self.keyring_key
+        return d
 
 
 class KeyProvider(Protocol):
-    """The one small interface transforms use to reach key material."""
+    """The one small interface transforms use to reach key material.
+
+    ``material``/``info`` give the current (newest) version, which is what new values are made
+    under; ``versions``/``material_at``/``info_at`` reach older versions, to reverse values.
+    """
 
     def material(self, name: str) -> bytes: ...
 
     def info(self, name: str) -> KeyInfo: ...
+
+    def versions(self, name: str) -> list[int]:
+        """Versions whose material is available, oldest first (the last is the current)."""
+        ...
+
+    def material_at(self, name: str, version: int) -> bytes: ...
+
+    def info_at(self, name: str, version: int) -> KeyInfo: ...
+
+
+class KeyringAccess(Protocol):
+    """What :class:`PolicyKeyProvider` needs of a keyring (see :mod:`veil.keys.keyring`)."""
+
+    def material(self, name: str, version: int | None = None) -> bytes: ...
+
+    def current_version(self, name: str) -> int: ...
+
+    def live_versions(self, name: str) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,8 @@ class KeySource:
     env: str | None = None
     file: str | None = None
     version: int = 1
+    keyring: str | None = None
+    """Name of the key in the keyring (its versions come from the keyring)."""
 
 
 def decode_key_text(text: str) -> bytes:
@@ -118,11 +147,14 @@ class PolicyKeyProvider:
         sources: Mapping[str, KeySource],
         base_dir: Path,
         environ: Mapping[str, str] | None = None,
+        keyring: Callable[[], KeyringAccess] | None = None,
     ) -> None:
         self._sources = dict(sources)
         self._base_dir = base_dir
         self._environ = os.environ if environ is None else environ
         self._cache: dict[str, bytes] = {}
+        self._open_keyring = keyring
+        self._keyring: KeyringAccess | None = None
 
     def __repr__(self) -> str:
         return f"PolicyKeyProvider(keys={sorted(self._sources)})"
@@ -130,12 +162,61 @@ class PolicyKeyProvider:
     def names(self) -> list[str]:
         return sorted(self._sources)
 
-    def material(self, name: str) -> bytes:
-        if name in self._cache:
-            return self._cache[name]
+    def _source(self, name: str) -> KeySource:
         src = self._sources.get(name)
         if src is None:
             raise KeyMaterialError(f"key {name!r} is not declared in the policy's keys section")
+        return src
+
+    def _ring(self, name: str) -> KeyringAccess:
+        if self._keyring is None:
+            if self._open_keyring is None:
+                raise KeyMaterialError(
+                    f"key {name!r} comes from a keyring, but no keyring is configured "
+                    "(policy section 'keyring:' or $VEIL_KEYRING)"
+                )
+            self._keyring = self._open_keyring()
+        return self._keyring
+
+    def versions(self, name: str) -> list[int]:
+        src = self._source(name)
+        if src.keyring is not None:
+            return self._ring(name).live_versions(src.keyring)
+        return [src.version]
+
+    def material_at(self, name: str, version: int) -> bytes:
+        src = self._source(name)
+        if src.keyring is not None:
+            return self._ring(name).material(src.keyring, version)
+        if version != src.version:
+            raise KeyVersionError(
+                f"key {name!r} is version {src.version} (from {'$' + src.env if src.env else 'its file'}); "
+                f"version {version} is not available"
+            )
+        return self.material(name)
+
+    def info_at(self, name: str, version: int) -> KeyInfo:
+        src = self._source(name)
+        if src.keyring is None:
+            info = self.info(name)
+            if version != info.version:
+                self.material_at(name, version)  # raises KeyVersionError
+            return info
+        return KeyInfo(
+            name=name,
+            version=version,
+            source="keyring",
+            fingerprint=fingerprint(self.material_at(name, version)),
+            keyring_key=src.keyring,
+        )
+
+    def material(self, name: str) -> bytes:
+        if name in self._cache:
+            return self._cache[name]
+        src = self._source(name)
+        if src.keyring is not None:
+            ring = self._ring(name)
+            return ring.material(src.keyring, ring.current_version(src.keyring))
         if src.env is not None:
             text = self._environ.get(src.env)
             if text is None:
@@ -172,7 +253,9 @@ class PolicyKeyProvider:
         return key
 
     def info(self, name: str) -> KeyInfo:
-        src = self._sources[name]
+        src = self._source(name)
+        if src.keyring is not None:
+            return self.info_at(name, self._ring(name).current_version(src.keyring))
         return KeyInfo(
             name=name,
             version=src.version,

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from veil.policy.privacy import PrivacySpec
 from veil.transforms.base import Transform
 from veil.transforms.keep import Keep
 from veil.transforms.registry import TransformSpec
@@ -102,12 +103,40 @@ class KeySpec(Strict):
     """Environment variable holding the key as hex or base64 (at least 32 bytes)."""
     file: str | None = None
     """Key file (hex or base64 text, mode 600), relative to the policy file or absolute."""
+    keyring: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    """Name of a key in the keyring (see the policy's ``keyring`` section). New values are
+    always made under its newest version; the version used is recorded in the manifest."""
     version: int = Field(1, ge=1)
+    """Version recorded for an env or file key (keyring keys carry their own versions)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> KeySpec:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of 'env' or 'file'")
+        given = [s for s in (self.env, self.file, self.keyring) if s is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'env' or 'file' (or 'keyring')")
+        if self.keyring is not None and "version" in self.model_fields_set:
+            raise ValueError(
+                "'version' cannot be set for a keyring key: its newest version is always used"
+            )
+        return self
+
+
+class KeyringSpec(Strict):
+    """Where the keyring is and which master key opens it. ``$VEIL_KEYRING`` overrides
+    ``path``; without ``master_key_env``/``master_key_file`` the master key comes from
+    ``$VEIL_MASTER_KEY`` or the file named by ``$VEIL_MASTER_KEY_FILE``."""
+
+    path: str = ".veil/keyring.json"
+    """The keyring file, relative to the policy file unless absolute."""
+    master_key_env: str | None = None
+    """Environment variable holding the master key (hex or base64, 32+ bytes)."""
+    master_key_file: str | None = None
+    """Master key file (mode 600), outside any git repository."""
+
+    @model_validator(mode="after")
+    def _one_master(self) -> KeyringSpec:
+        if self.master_key_env is not None and self.master_key_file is not None:
+            raise ValueError("give at most one of 'master_key_env' or 'master_key_file'")
         return self
 
 
@@ -160,12 +189,16 @@ class Policy(Strict):
     """Required by `veil run`; in-memory `veil.anonymize` does not need it."""
     output: OutputSpec | None = None
     keys: dict[str, KeySpec] = Field(default_factory=dict)
+    keyring: KeyringSpec | None = None
+    """The keyring that ``keys`` entries of the form ``{keyring: NAME}`` come from."""
     columns: dict[str, ColumnSpec]
     unlisted_columns: Literal["drop", "keep"] = "drop"
     on_error: Literal["fail", "quarantine"] = "fail"
     quarantine: QuarantineSpec | None = None
     audit: AuditSpec = Field(default_factory=AuditSpec)
     engine: EngineSpec = Field(default_factory=EngineSpec)
+    privacy: PrivacySpec | None = None
+    """Generalize the quasi-identifiers until the privacy models hold (k-anonymity, ...)."""
 
     @field_validator("columns")
     @classmethod
@@ -187,10 +220,6 @@ class Policy(Strict):
                             f"key {k!r} is not declared in 'keys' (declared: {sorted(self.keys)})",
                         )
                     )
-            for ref in t.referenced_columns():
-                if ref not in self.columns and self.unlisted_columns == "drop":
-                    # Referenced columns may be unlisted; they are still read from the input.
-                    pass
         if self.on_error == "quarantine":
             if self.quarantine is None:
                 problems.append(
@@ -201,9 +230,73 @@ class Policy(Strict):
                 )
             if self.source is not None and self.source.resolved_format() != "csv":
                 problems.append((("on_error",), "quarantine is available for CSV sources only"))
+        if self.privacy is not None:
+            problems.extend(self._privacy_problems(self.privacy))
         if problems:
             raise PolicyCrossCheckError(problems)
         return self
+
+    def _privacy_problems(self, priv: PrivacySpec) -> list[tuple[tuple[str | int, ...], str]]:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for qi in priv.quasi_identifiers:
+            spec = self.columns.get(qi)
+            loc: tuple[str | int, ...] = ("privacy", "quasi_identifiers", qi)
+            if spec is None:
+                problems.append(
+                    (
+                        loc,
+                        f"{qi!r} is not a column of the policy; add it with class quasi_identifier",
+                    )
+                )
+            elif spec.class_ != "quasi_identifier":
+                problems.append(
+                    (loc, f"column {qi!r} has class {spec.class_}, not quasi_identifier")
+                )
+            elif spec.transform is not None and spec.transform.type != "keep":
+                problems.append(
+                    (
+                        ("columns", qi, "transform"),
+                        f"{qi!r} is generalized by the privacy section; remove its transform",
+                    )
+                )
+        for i, attr in enumerate(priv.sensitive):
+            spec = self.columns.get(attr)
+            if spec is None or spec.class_ != "sensitive":
+                problems.append(
+                    (("privacy", "sensitive", i), f"{attr!r} must be a column with class sensitive")
+                )
+            elif spec.transform is not None and spec.transform.type not in ("keep",):
+                problems.append(
+                    (
+                        ("columns", attr, "transform"),
+                        f"sensitive attribute {attr!r} is protected by the privacy models; "
+                        "transforming it would make them meaningless",
+                    )
+                )
+        for i, model in enumerate(priv.models):
+            model_attr: str | None = getattr(model, "attribute", None)
+            if model_attr is not None and model_attr not in priv.sensitive:
+                problems.append(
+                    (
+                        ("privacy", "models", i, "attribute"),
+                        f"{model_attr!r} is not listed in privacy.sensitive {priv.sensitive}",
+                    )
+                )
+            if (
+                getattr(model, "distance", None) == "hierarchical"
+                and model_attr not in priv.sensitive_hierarchies
+            ):
+                problems.append(
+                    (
+                        ("privacy", "models", i, "distance"),
+                        f"hierarchical t-closeness needs privacy.sensitive_hierarchies.{model_attr}",
+                    )
+                )
+        if priv.algorithm == "mondrian" and priv.suppression_limit > 0:
+            problems.append(
+                (("privacy", "suppression_limit"), "Mondrian does not suppress records; set 0")
+            )
+        return problems
 
     def referenced_input_columns(self) -> set[str]:
         cols = set(self.columns)

@@ -38,6 +38,13 @@ class PlanContext(Protocol):
         one-row table, never as SQL text."""
         ...
 
+    def subkeys(self, key: str, purpose: str, length: int = 32) -> list[tuple[int, bytes]]:
+        """``(version, subkey)`` for every available version of policy key ``key``, newest
+        first, each derived with HKDF for ``purpose``. New values must be made under the first
+        (newest); older ones serve only to recognise values made before a rotation. For UDF
+        closures only: subkeys never go into expressions. The use is recorded in the manifest."""
+        ...
+
     def pick(self, values: list[str], index: exp.Expression) -> exp.Expression:
         """Element ``index`` (0-based, an integer expression) of a constant list of strings,
         bound as a value of the one-row context table (cheap, keeps row order)."""

@@ -8,7 +8,9 @@ from pydantic import Field
 
 from veil.transforms.base import Transform
 from veil.transforms.date_shift import DateShift
+from veil.transforms.encrypt import Encrypt
 from veil.transforms.fake import Fake
+from veil.transforms.fpe import Fpe
 from veil.transforms.generalize_age import GeneralizeAge
 from veil.transforms.generalize_date import GeneralizeDate
 from veil.transforms.generalize_hierarchy import GeneralizeHierarchy
@@ -19,7 +21,9 @@ from veil.transforms.mask import Mask
 from veil.transforms.noise import Noise
 from veil.transforms.pseudonymize import Pseudonymize
 from veil.transforms.redact import Redact
+from veil.transforms.redact_entities import RedactEntities
 from veil.transforms.suppress import Suppress
+from veil.transforms.tokenize import Tokenize
 
 TRANSFORMS: tuple[type[Transform], ...] = (
     Keep,
@@ -35,6 +39,10 @@ TRANSFORMS: tuple[type[Transform], ...] = (
     GeneralizeAge,
     GeneralizePrefix,
     GeneralizeHierarchy,
+    Encrypt,
+    Fpe,
+    Tokenize,
+    RedactEntities,
 )
 
 

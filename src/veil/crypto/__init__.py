@@ -1,0 +1,1 @@
+"""Cryptographic building blocks: FF1 format-preserving encryption, AES-SIV, Luhn."""
