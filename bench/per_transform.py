@@ -99,10 +99,12 @@ WHAT_IF: dict[str, list[tuple[str, str | tuple[str, str]]]] = {
     "card_number": [
         ("suffix via anchored match on reverse()", _mask_keep_last("card_number", 4)),
         ("+ suffix computed once (subquery)", _mask_keep_last_once("card_number", 4)),
+        ("ASCII fast path: [0-9A-Za-z] + TRANSLATE", "__ASCII__"),
     ],
     "phone": [
         ("suffix via anchored match on reverse()", _mask_keep_last("phone", 2)),
         ("+ suffix computed once (subquery)", _mask_keep_last_once("phone", 2)),
+        ("ASCII fast path: [0-9A-Za-z] + TRANSLATE", "__ASCII__"),
     ],
 }
 
@@ -124,6 +126,28 @@ def _subquery_variant(col: str, veil_expr: str) -> tuple[str, str]:
         f"SELECT s.*, {_hmac(slot, msg)} AS __digest FROM {SOURCE_TABLE} s CROSS JOIN {KEY_TABLE} k"
     )
     return outer, inner
+
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _ascii_variant(col: str, n: int, veil_expr: str) -> str:
+    """For ASCII values (byte length = character length): ASCII classes [0-9A-Za-z], which
+    match the same characters there as veil's Unicode classes and run far faster in RE2, and
+    TRANSLATE instead of a global regex replace for the masking. Other values: veil's SQL."""
+    x = f's."{col}"'
+    suffix = f"REGEXP_EXTRACT({x}, '((?:[0-9A-Za-z][^0-9A-Za-z]*){{{n}}})$', 1)"
+    xs = "X" * len(_ALNUM)
+    fast = (
+        f"CASE WHEN LENGTH(REGEXP_REPLACE({x}, '[^0-9A-Za-z]', '', 'g')) <= {n} "
+        f"THEN TRANSLATE({x}, '{_ALNUM}', '{xs}') "
+        f"ELSE TRANSLATE(LEFT({x}, LENGTH({x}) - LENGTH({suffix})), '{_ALNUM}', '{xs}') "
+        f"|| {suffix} END"
+    )
+    return (
+        f"CASE WHEN {x} IS NULL THEN NULL WHEN STRLEN({x}) = LENGTH({x}) THEN {fast} "
+        f"ELSE {veil_expr} END"
+    )
 
 
 class Engine:
@@ -244,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         for label, expr in alts:
             if isinstance(expr, tuple):
                 what_sql[(col, label)] = expr
+            elif expr == "__ASCII__":
+                keep = int(ALL[col]["transform"]["keep_last"])
+                what_sql[(col, label)] = (_ascii_variant(col, keep, eng.exprs[col]), None)
             elif expr == "__SUBQUERY__":
                 outer, inner = _subquery_variant(col, eng.exprs[col])
                 what_sql[(col, label)] = (outer, inner)

@@ -16,13 +16,61 @@ from veil.audit import AuditLog
 
 ROOT = Path(__file__).resolve().parent.parent
 ADULT = ROOT / "tests" / "data" / "adult"
-QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass", "occupation"]
+QIS = [
+    "age",
+    "sex",
+    "race",
+    "marital-status",
+    "education",
+    "native-country",
+    "workclass",
+    "occupation",
+]
 
 # ARX 3.x reference (tests/data/adult/REFERENCE.md): k=5, 8 QIs, Loss metric.
 ARX = {
-    0.0: ({"age": 4, "sex": 0, "race": 0, "marital-status": 2, "education": 3, "native-country": 2, "workclass": 2, "occupation": 1}, 0, 0.59158),
-    0.01: ({"age": 3, "sex": 0, "race": 0, "marital-status": 1, "education": 3, "native-country": 1, "workclass": 1, "occupation": 2}, 273, 0.35879),
-    0.04: ({"age": 3, "sex": 0, "race": 0, "marital-status": 0, "education": 2, "native-country": 1, "workclass": 1, "occupation": 2}, 1038, 0.26084),
+    0.0: (
+        {
+            "age": 4,
+            "sex": 0,
+            "race": 0,
+            "marital-status": 2,
+            "education": 3,
+            "native-country": 2,
+            "workclass": 2,
+            "occupation": 1,
+        },
+        0,
+        0.59158,
+    ),
+    0.01: (
+        {
+            "age": 3,
+            "sex": 0,
+            "race": 0,
+            "marital-status": 1,
+            "education": 3,
+            "native-country": 1,
+            "workclass": 1,
+            "occupation": 2,
+        },
+        273,
+        0.35879,
+    ),
+    0.04: (
+        {
+            "age": 3,
+            "sex": 0,
+            "race": 0,
+            "marital-status": 0,
+            "education": 2,
+            "native-country": 1,
+            "workclass": 1,
+            "occupation": 2,
+        },
+        1038,
+        0.26084,
+    ),
 }
 
 
@@ -47,7 +95,12 @@ def test_adult_k5_matches_arx_and_pycanon_confirms(tmp_path: Path, limit: float)
     assert privacy["suppressed_records"] == suppressed
     assert privacy["metric_value"] == pytest.approx(loss, abs=5e-6)
     assert privacy["search"] == "optimal"
-    assert result.manifest["rows"] == {"in": 30162, "out": 30162 - suppressed, "quarantined": 0, "suppressed": suppressed}
+    assert result.manifest["rows"] == {
+        "in": 30162,
+        "out": 30162 - suppressed,
+        "quarantined": 0,
+        "suppressed": suppressed,
+    }
     out = pq.read_table(result.output).to_pandas()
     assert len(out) == 30162 - suppressed
     assert anonymity.k_anonymity(out, QIS) >= 5  # independent check
@@ -72,14 +125,19 @@ def test_unmet_models_write_nothing_and_say_why(tmp_path: Path) -> None:
     assert "cannot be met" in str(err) and "No output was written" in str(err)
     assert not (tmp_path / "out.parquet").exists()
     records = list(AuditLog(tmp_path / ".veil" / "audit.jsonl").records())
-    assert records[-1]["event"] == "run.failed" and records[-1]["data"]["error"] == "PrivacyUnmetError"
+    assert (
+        records[-1]["event"] == "run.failed" and records[-1]["data"]["error"] == "PrivacyUnmetError"
+    )
 
 
 def test_l_diversity_with_sensitive_attribute(tmp_path: Path, write_policy) -> None:
     policy = yaml.safe_load(adult_policy(tmp_path).read_text())
     policy["columns"]["salary-class"] = {"class": "sensitive"}
     policy["privacy"]["sensitive"] = ["salary-class"]
-    policy["privacy"]["models"] = [{"type": "k-anonymity", "k": 5}, {"type": "distinct-l-diversity", "attribute": "salary-class", "l": 2}]
+    policy["privacy"]["models"] = [
+        {"type": "k-anonymity", "k": 5},
+        {"type": "distinct-l-diversity", "attribute": "salary-class", "l": 2},
+    ]
     result = veil.run(write_policy(policy, name="ldiv.yaml"))
     out = pq.read_table(result.output).to_pandas()
     assert anonymity.k_anonymity(out, QIS) >= 5
@@ -89,10 +147,23 @@ def test_l_diversity_with_sensitive_attribute(tmp_path: Path, write_policy) -> N
 @pytest.mark.parametrize(
     ("mutate", "fragment"),
     [
-        (lambda p: p["columns"]["age"].update(transform={"type": "generalize", "method": "interval", "width": 10}), "generalized by the privacy section"),
+        (
+            lambda p: p["columns"]["age"].update(
+                transform={"type": "generalize", "method": "interval", "width": 10}
+            ),
+            "generalized by the privacy section",
+        ),
         (lambda p: p["columns"]["age"].update({"class": "sensitive"}), "not quasi_identifier"),
-        (lambda p: p["privacy"]["models"].append({"type": "distinct-l-diversity", "attribute": "salary-class", "l": 2}), "not listed in privacy.sensitive"),
-        (lambda p: p["privacy"].update(algorithm="mondrian", suppression_limit=0.01), "Mondrian does not suppress"),
+        (
+            lambda p: p["privacy"]["models"].append(
+                {"type": "distinct-l-diversity", "attribute": "salary-class", "l": 2}
+            ),
+            "not listed in privacy.sensitive",
+        ),
+        (
+            lambda p: p["privacy"].update(algorithm="mondrian", suppression_limit=0.01),
+            "Mondrian does not suppress",
+        ),
         (lambda p: p["privacy"]["models"].append({"type": "k-anonymit", "k": 2}), "k-anonymity"),
     ],
 )
@@ -106,7 +177,14 @@ def test_invalid_privacy_sections_are_refused(tmp_path: Path, mutate: Any, fragm
 
 
 def test_mondrian_run_is_k_anonymous(tmp_path: Path) -> None:
-    result = veil.run(adult_policy(tmp_path, algorithm="mondrian", suppression_limit=0.0, models=[{"type": "k-anonymity", "k": 10}]))
+    result = veil.run(
+        adult_policy(
+            tmp_path,
+            algorithm="mondrian",
+            suppression_limit=0.0,
+            models=[{"type": "k-anonymity", "k": 10}],
+        )
+    )
     out = pq.read_table(result.output).to_pandas()
     assert len(out) == 30162
     assert anonymity.k_anonymity(out, QIS) >= 10
@@ -117,7 +195,13 @@ def test_cli_dry_run_prints_levels_and_writes_nothing(tmp_path: Path) -> None:
 
     from veil.cli import main
 
-    res = CliRunner().invoke(main, ["run", "--dry-run", str(adult_policy(tmp_path, suppression_limit=0.01))])
+    res = CliRunner().invoke(
+        main, ["run", "--dry-run", str(adult_policy(tmp_path, suppression_limit=0.01))]
+    )
     assert res.exit_code == 0, res.output
-    assert "nothing was written" in res.stdout and "'age': 3" in res.stdout and "273 of 30,162" in res.stdout
+    assert (
+        "nothing was written" in res.stdout
+        and "'age': 3" in res.stdout
+        and "273 of 30,162" in res.stdout
+    )
     assert not (tmp_path / "out.parquet").exists()

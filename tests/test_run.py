@@ -81,7 +81,7 @@ def test_run_csv_to_parquet_with_manifest_and_audit(tmp_path: Path, write_policy
         "2024-05-01",
     ]
     m = json.loads(result.manifest_path.read_text())
-    assert m["rows"] == {"in": 3, "out": 3, "quarantined": 0}
+    assert m["rows"] == {"in": 3, "out": 3, "quarantined": 0, "suppressed": 0}
     assert m["policy"]["sha256"] == sha(policy)
     assert m["input"]["files"][0]["size"] == (tmp_path / "in.csv").stat().st_size
     assert m["dropped_columns"] == ["secret"]
@@ -180,7 +180,7 @@ def test_quarantine_keeps_good_rows_and_counts_bad_ones(
         base_policy("in.csv", "out.parquet", on_error="quarantine", quarantine={"path": "bad.csv"})
     )
     result = veil.run(policy, environ=environ)
-    assert result.manifest["rows"] == {"in": 4, "out": 2, "quarantined": 2}
+    assert result.manifest["rows"] == {"in": 4, "out": 2, "quarantined": 2, "suppressed": 0}
     bad = pd.read_csv(tmp_path / "bad.csv")
     assert sorted(bad["line"].tolist()) == [3, 4]
     assert set(bad["error"]) == {"CAST", "TOO MANY COLUMNS"}

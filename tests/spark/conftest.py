@@ -40,6 +40,7 @@ def spark(spark_events: Path) -> Iterator[Any]:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.eventLog.enabled", "true")
         .config("spark.eventLog.dir", str(spark_events))
+        .config("spark.eventLog.compress", "false")  # searchable by the key-leak test
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

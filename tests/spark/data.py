@@ -30,7 +30,7 @@ TEXTS = [
     "e\u0301 combining",
     "ß straße",
     "x" * 300,
-    "quote \" and , comma",
+    'quote " and , comma',
     "dollar $1 back\\slash",
     "4111-1111-1111-1234",
     "+1 (415) 555-0134",
@@ -82,7 +82,15 @@ DOUBLES = [
     1e18,
     5e-324,
 ]
-WIDE = [1e300, -1e300, 5e-324, 2.2250738585072014e-308, 1e22, 9007199254740993.0, 0.30000000000000004]
+WIDE = [
+    1e300,
+    -1e300,
+    5e-324,
+    2.2250738585072014e-308,
+    1e22,
+    9007199254740993.0,
+    0.30000000000000004,
+]
 
 
 def _rng() -> random.Random:
@@ -98,7 +106,9 @@ def base_columns() -> dict[str, pa.Array]:
 
     ids = [maybe(f"u{i % 450:04d}", 0.02) for i in range(N)]
     nids = [maybe(i % 500 - 50, 0.02) for i in range(N)]
-    texts = [maybe(TEXTS[i % len(TEXTS)] if i < 3 * len(TEXTS) else r.choice(TEXTS)) for i in range(N)]
+    texts = [
+        maybe(TEXTS[i % len(TEXTS)] if i < 3 * len(TEXTS) else r.choice(TEXTS)) for i in range(N)
+    ]
     emails = [maybe(EMAILS[i % len(EMAILS)]) for i in range(N)]
     doubles = [
         maybe(DOUBLES[i] if i < len(DOUBLES) else round(r.uniform(-1e6, 1e6), r.randint(0, 6)))
@@ -111,22 +121,32 @@ def base_columns() -> dict[str, pa.Array]:
     ints = [maybe(r.randint(-(10**12), 10**12)) for _ in range(N)]
     ages = [maybe(r.randint(0, 120)) for _ in range(N)]
     dates = [
-        maybe(dt.date(1900, 1, 1) + dt.timedelta(days=r.randint(0, 47000)))
-        for _ in range(N - 3)
+        maybe(dt.date(1900, 1, 1) + dt.timedelta(days=r.randint(0, 47000))) for _ in range(N - 3)
     ] + [dt.date(2024, 2, 29), dt.date(1999, 12, 31), dt.date(2000, 1, 1)]
-    births = [maybe(dt.date(2025, 12, 31) - dt.timedelta(days=r.randint(0, 40000))) for _ in range(N)]
+    births = [
+        maybe(dt.date(2025, 12, 31) - dt.timedelta(days=r.randint(0, 40000))) for _ in range(N)
+    ]
     times = [
         maybe(
             dt.datetime(1970, 1, 1)
-            + dt.timedelta(seconds=r.randint(0, 2_000_000_000), microseconds=r.choice([0, 0, 120000, 123456, 1]))
+            + dt.timedelta(
+                seconds=r.randint(0, 2_000_000_000),
+                microseconds=r.choice([0, 0, 120000, 123456, 1]),
+            )
         )
         for _ in range(N)
     ]
     countries = [maybe(r.choice(COUNTRIES)) for _ in range(N)]
     free = [maybe(FREE_TEXT[i % len(FREE_TEXT)]) for i in range(N)]
-    decimals = [maybe(decimal.Decimal(r.randint(-10**9, 10**9)) / 100) for _ in range(N)]
-    floats32 = [maybe(r.choice([0.1, 1e7, 1e-5, 3.0, 1.5, r.uniform(-1e9, 1e9), 1.2345679e17])) for _ in range(N)]
-    digits = [maybe("".join(r.choice("0123456789") for _ in range(r.choice([9, 12, 16])))) for _ in range(N)]
+    decimals = [maybe(decimal.Decimal(r.randint(-(10**9), 10**9)) / 100) for _ in range(N)]
+    floats32 = [
+        maybe(r.choice([0.1, 1e7, 1e-5, 3.0, 1.5, r.uniform(-1e9, 1e9), 1.2345679e17]))
+        for _ in range(N)
+    ]
+    digits = [
+        maybe("".join(r.choice("0123456789") for _ in range(r.choice([9, 12, 16]))))
+        for _ in range(N)
+    ]
     return {
         "_rid": pa.array(range(N), pa.int64()),
         "id": pa.array(ids, pa.string()),

@@ -165,7 +165,10 @@ def test_unknown_locale_in_policy_file_names_the_field(tmp_path):
         "name: x\nkeys: {k: {env: K}}\ncolumns:\n"
         "  n: {class: identifier, transform: {type: fake, kind: name, key: k, locale: de_XX}}\n"
     )
-    with pytest.raises(veil.PolicyError, match=r"p.yaml:4: columns.n.transform.locale: Faker has no locale 'de_XX'; did you mean"):
+    with pytest.raises(
+        veil.PolicyError,
+        match=r"p.yaml:4: columns.n.transform.locale: Faker has no locale 'de_XX'; did you mean",
+    ):
         veil.load_policy(p)
 
 

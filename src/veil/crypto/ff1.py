@@ -81,6 +81,7 @@ class FF1:
                 raise ValueError("radix and alphabet length differ")
         if radix is None or not 2 <= radix <= MAX_RADIX:
             raise ValueError(f"FF1 radix must be in 2..{MAX_RADIX}")
+        self._key = key
         self._cipher = Cipher(algorithms.AES(key), modes.ECB())
         self.radix = radix
         self.alphabet = alphabet
@@ -88,6 +89,14 @@ class FF1:
 
     def __repr__(self) -> str:
         return f"FF1(radix={self.radix})"
+
+    # Picklable (Spark ships batch functions to executors): state is key, radix, alphabet.
+    def __getstate__(self) -> tuple[bytes, int, str | None]:
+        return self._key, self.radix, self.alphabet
+
+    def __setstate__(self, state: tuple[bytes, int, str | None]) -> None:
+        key, radix, alphabet = state
+        self.__init__(key, radix, alphabet)  # type: ignore[misc]
 
     # ------------------------------------------------------------------ helpers
     def _aes(self, blocks: bytes) -> bytes:

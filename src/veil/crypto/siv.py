@@ -37,12 +37,20 @@ class SivEncryptor:
     def __init__(self, key: bytes, version: int) -> None:
         if len(key) != SIV_KEY_BYTES:
             raise ValueError(f"AES-SIV key must be {SIV_KEY_BYTES} bytes")
+        self._key = key
         self._siv = AESSIV(key)
         self._prefix = f"v{version}:"
         self.version = version
 
     def __repr__(self) -> str:
         return f"SivEncryptor(version={self.version})"
+
+    # Picklable (Spark ships batch functions to executors).
+    def __getstate__(self) -> tuple[bytes, int]:
+        return self._key, self.version
+
+    def __setstate__(self, state: tuple[bytes, int]) -> None:
+        self.__init__(*state)  # type: ignore[misc]
 
     def encrypt_one(self, value: str) -> str:
         ct = self._siv.encrypt(value.encode("utf-8"), None)

@@ -845,7 +845,7 @@ def name_hints(name: str) -> list[NameHint]:
             found[t] = NameHint(t, strength, matched)
 
     # whole name, with and without qualifiers, also glued ("emailaddress")
-    for cand in {joined, core, ("".join(joined),), ("".join(core),)}:
+    for cand in dict.fromkeys([joined, core, ("".join(joined),), ("".join(core),)]):
         for t in _INDEX.get(cand, []):
             add(t, 0.6, " ".join(cand))
     # token runs

@@ -73,7 +73,9 @@ _PLAN_CONF = {
     "spark.sql.parser.escapedStringLiterals": "false",
     "spark.sql.caseSensitive": "true",
 }
-_WRITE_CONF = {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}
+# Set while a job runs: Parquet timestamps as INT64 micros (not INT96). Like DuckDB, Spark
+# converts (and so validates) only the CSV columns a query reads.
+_RUN_CONF = {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}
 _OPTIONS = {"exactMath": True, "singleFile": True, "csv.multiLine": True}
 _CODECS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "uncompressed": "none"}
 _PQ_CODECS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "uncompressed": "none"}
@@ -159,7 +161,8 @@ def _check_shippable(plan: Plan, name: str, fn: Callable[..., pa.Array]) -> None
             for c in plan.columns
             if any(str(a.this) == name for a in c.expression.find_all(exp.Anonymous))
         ]
-        transform = name.split("_", 3)[-1] if name.count("_") >= 3 else name
+        m_name = re.match(r"__veil_udf\d+_(.+)$", name)
+        transform = m_name.group(1) if m_name else name
         raise EngineError(
             f"the {transform} transform on column {', '.join(map(repr, columns)) or '?'} runs "
             f"Python code that cannot be sent to Spark executors (a {what} object cannot be "
@@ -218,6 +221,12 @@ class SparkEngine:
 
         active = SparkSession.getActiveSession()
         if active is not None:
+            running = active.sparkContext.master
+            if self.master and self.master != running:
+                raise EngineError(
+                    f"a Spark session on {running} is already running in this process; "
+                    f"it cannot be moved to {self.master}"
+                )
             for k, v in self.conf.items():
                 try:
                     active.conf.set(k, v)
@@ -301,10 +310,13 @@ class SparkEngine:
         self, spark: Any, source: SourceSpec, columns: dict[str, str], reject: bool
     ) -> Any:
         o = source.csv
-        if len(o.null_strings) != 1:
+        if o.null_strings != [""]:
+            # Spark reads every unquoted empty field as NULL; DuckDB reads it as '' unless ''
+            # is a null string. Only the default gives the same values on both engines.
             raise EngineError(
-                "the Spark engine reads one null string per CSV source; "
-                f"the policy gives {len(o.null_strings)} (csv.null_strings)"
+                "the Spark engine reads CSV with the default null string only "
+                "(csv.null_strings: ['']): with other null strings Spark and DuckDB would read "
+                "empty fields differently"
             )
         schema = spark_schema(columns)
         if reject:
@@ -317,7 +329,7 @@ class SparkEngine:
             "quote": o.quote if o.quote else "\u0000",
             "escape": o.escape,
             "encoding": _ENCODINGS[o.encoding],
-            "nullValue": o.null_strings[0],
+            "nullValue": "",
             "multiLine": str(self.csv_multiline).lower(),
             "ignoreLeadingWhiteSpace": "false",
             "ignoreTrailingWhiteSpace": "false",
@@ -359,8 +371,7 @@ class SparkEngine:
             return self._parquet(spark, files), None
         if fmt == "jsonl":
             schema = spark_schema(self._json_schema(source, files))
-            reader = spark.read.schema(schema).option("mode", "FAILFAST")
-            return reader.option("ignoreNullFields", "false").json(paths), None
+            return spark.read.schema(schema).option("mode", "FAILFAST").json(paths), None
         assert csv_columns is not None
         df = self._csv_reader(spark, source, csv_columns, reject).csv(paths)
         if not reject:
@@ -408,6 +419,11 @@ class SparkEngine:
             else:
                 raise EngineError(f"context column {f.name} of type {f.type} is not supported")
         schema = T.StructType(fields)
+        if not hasattr(spark, "_jsparkSession"):
+            raise EngineError(
+                "the Spark engine needs a classic SparkSession (Spark Connect sessions cannot "
+                "receive the key table without putting it in the plan)"
+            )
         jvm = spark.sparkContext._jvm
         gateway = spark.sparkContext._gateway
         array = gateway.new_array(jvm.java.lang.Object, len(values))
@@ -445,6 +461,7 @@ class SparkEngine:
         spark = self.session()
         job = uuid.uuid4().hex[:12]
         views: list[str] = []
+        functions: list[str] = []
 
         def view(df: Any, name: str) -> str:
             unique = f"{name}_{job}"
@@ -477,6 +494,7 @@ class SparkEngine:
                 udfs[unique] = (u.arg_types, u.return_type)
                 _check_shippable(plan, u.name, u.fn)
                 self._register_udf(spark, unique, u.fn, u.arg_types, u.return_type)
+                functions.append(unique)
             tree = self._renamed(plan.select(), renames, udf_names)
             prepared = sql.prepare_for_spark(tree, tables, udfs, exact_math=self.exact_math)
             for helper in sorted(prepared.helpers):
@@ -504,9 +522,13 @@ class SparkEngine:
                         raise translate_error(e) from None
                     raise
         finally:
+            # The analysed DataFrame holds what it needs; the session keeps no job leftovers.
             for v in views:
                 with contextlib.suppress(Exception):
                     spark.catalog.dropTempView(v)
+            for f in functions:
+                with contextlib.suppress(Exception):
+                    spark.sql(f"DROP TEMPORARY FUNCTION IF EXISTS {f}")
 
     @staticmethod
     def _lookup_aliases(plan: Plan) -> dict[str, str]:
@@ -584,7 +606,15 @@ class SparkEngine:
             rows_out = int(counter.get["rows"])
             rejected = 0
             if quarantine_path is not None and bad is not None:
-                rejected = self._write_quarantine(bad, quarantine_path)
+                used = sorted(
+                    {
+                        c.name
+                        for c in plan.select().find_all(exp.Column)
+                        if c.table == SOURCE_ALIAS and c.name in bad.columns
+                    }
+                )
+                with session_conf(spark, _RUN_CONF):
+                    rejected = self._write_quarantine(bad, quarantine_path, used)
             return ExecResult(rows_out=rows_out, rows_rejected=rejected)
         except VeilError:
             raise
@@ -597,7 +627,7 @@ class SparkEngine:
         self, spark: Any, action: Callable[[], None], progress: ProgressCallback | None
     ) -> None:
         if progress is None:
-            with session_conf(spark, _WRITE_CONF):
+            with session_conf(spark, _RUN_CONF):
                 action()
             return
         sc = spark.sparkContext
@@ -607,7 +637,7 @@ class SparkEngine:
         def work() -> None:
             try:
                 sc.setJobGroup(group, "veil run", interruptOnCancel=True)
-                with session_conf(spark, _WRITE_CONF):
+                with session_conf(spark, _RUN_CONF):
                     action()
             except BaseException as e:  # re-raised in the calling thread
                 result["error"] = e
@@ -724,19 +754,24 @@ class SparkEngine:
         else:
             w.option("ignoreNullFields", "false").option("lineSep", "\n").json(str(path))
 
-    def _write_quarantine(self, bad: Any, path: Path) -> int:
+    def _write_quarantine(self, bad: Any, path: Path, used: list[str]) -> int:
         """Rejected CSV rows as the embedded engine writes them (file, line, column, error,
-        raw_line). Spark does not know line numbers or the failing column: those stay empty."""
+        raw_line). Spark does not know line numbers or the failing column: those stay empty.
+
+        ``used``: the columns the plan reads. Spark (like DuckDB) converts only the columns a
+        query reads, so this query reads the same ones as the plan's to find the same rows
+        (and at least one: Spark refuses scans of the corrupt-record column alone)."""
         import csv
 
         from pyspark.sql import functions as F
 
         from veil.io.atomic import atomic_path
 
-        first = next(c for c in bad.columns if c != CORRUPT)
-        # Spark refuses scans that read only the corrupt-record column: keep one more.
+        data = used or [next(c for c in bad.columns if c != CORRUPT)]
         rows = bad.select(
-            F.input_file_name().alias("file"), F.col(CORRUPT).alias("raw"), F.col(f"`{first}`")
+            F.input_file_name().alias("file"),
+            F.col(CORRUPT).alias("raw"),
+            *[F.col(f"`{c}`") for c in data],
         )
         count = 0
         with (
@@ -810,6 +845,8 @@ def _merge_parquet(parts: list[Path], out: Path, compression: str, spark_schema_
         if writer is None:
             from pyspark.sql.pandas.types import to_arrow_schema
 
+            if spark_schema_ is None:
+                raise EngineError("Spark wrote no output file")
             schema = to_arrow_schema(spark_schema_)
             writer = pq.ParquetWriter(out, schema, compression=_PQ_CODECS[compression])
     finally:
@@ -849,7 +886,7 @@ def strptime_to_java(fmt: str) -> str:
     def flush() -> None:
         if literal:
             text = "".join(literal).replace("'", "''")
-            out.append(text if all(ch in " -/:.,T" for ch in text) else f"'{text}'")
+            out.append(text if all(ch in " -/:.," for ch in text) else f"'{text}'")
             literal.clear()
 
     i = 0

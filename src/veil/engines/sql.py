@@ -818,6 +818,8 @@ class _SparkRewriter:
             unit_name = str(unit.name).upper() if unit is not None else ""
             if unit_name not in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY"):
                 self._refuse(f"date_trunc to {unit_name or 'an unknown unit'}")
+            if source == "tstz":
+                self._refuse("date_trunc of a TIMESTAMP WITH TIME ZONE depends on the time zone")
             if source not in ("date", "ts"):
                 self._refuse(f"date_trunc of a value of type {source or 'unknown'}")
             return VeilTruncDate(

@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from veil.privacy.models import PrivacyModel
 
-
 DateLevel = Literal["day", "month", "year", "decade", "century"]
 _DEFAULT_DATE_LEVELS: tuple[DateLevel, ...] = ("month", "year", "decade")
 

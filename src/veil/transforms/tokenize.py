@@ -11,6 +11,7 @@ several workers; ``$VAR`` in it is read from the environment.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -81,7 +82,8 @@ class Tokenize(Transform):
         seals = ctx.subkeys(self.key, self.seal_purpose)
         lookups = dict(ctx.subkeys(self.key, self.lookup_purpose))
         keys = [VersionKeys(v, seal, lookups[v]) for v, seal in seals]
-        backend = open_backend(self.vault, ctx.base_dir, self.table)
+        opener = functools.partial(open_backend, self.vault, ctx.base_dir, self.table)
+        backend = opener()  # fails now, at plan time, if the vault is unusable
         tokenizer = Tokenizer(
             backend,
             self.domain,
@@ -91,5 +93,6 @@ class Tokenize(Transform):
             prefix=self.prefix,
             ttl_seconds=self.ttl_days * 86400 if self.ttl_days else None,
             label=f"tokenize on column {column!r}",
+            opener=opener,
         )
         return ctx.udf("tokenize", tokenizer.tokenize, [text], ["VARCHAR"], "VARCHAR")

@@ -38,7 +38,7 @@ from veil.errors import TokenExpiredError, TokenNotFoundError, VaultCorruptError
 from veil.vault.base import VaultBackend, VaultRow
 
 _NONCE = 12
-_ATTEMPTS = 8
+_ATTEMPTS = 16
 _CACHE_LIMIT = 2_000_000
 _TOKEN_CHARS = 26
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
@@ -104,10 +104,15 @@ class Tokenizer:
         prefix: str = "",
         ttl_seconds: int | None = None,
         label: str = "tokenize",
+        opener: Callable[[], VaultBackend] | None = None,
     ) -> None:
+        """``opener`` (picklable, e.g. a ``functools.partial`` of :func:`open_backend`) lets
+        a pickled copy open its own connection, as on Spark executors."""
         if not keys:
             raise VaultError("tokenize needs at least one key version")
-        self._backend = backend
+        self._backend: VaultBackend | None = backend
+        self._opener = opener
+        self._description = backend.description
         self._ns = namespace
         self._keys = list(keys)  # newest first
         self._aead = AESGCM(self._keys[0].seal)
@@ -116,21 +121,45 @@ class Tokenizer:
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._label = label
-        self._cache: dict[str, str] = {}
+        self._cache: dict[bytes, str] = {}
         self._lock = threading.Lock()
         self._rnd = _RandomPool()
 
     def __repr__(self) -> str:
-        return f"Tokenizer({self._backend.description}, namespace={self._ns!r})"
+        return f"Tokenizer({self._description}, namespace={self._ns!r})"
+
+    # Picklable when built with an ``opener``: the copy opens its own vault connection and
+    # starts with an empty cache, a fresh lock and fresh randomness.
+    _TRANSIENT = ("_backend", "_aead", "_cache", "_lock", "_rnd")
+
+    def __getstate__(self) -> dict[str, object]:
+        if self._opener is None:
+            raise TypeError("a Tokenizer without an opener cannot be pickled")
+        return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._backend = None
+        self._aead = AESGCM(self._keys[0].seal)
+        self._cache = {}
+        self._lock = threading.Lock()
+        self._rnd = _RandomPool()
+
+    @property
+    def backend(self) -> VaultBackend:
+        if self._backend is None:
+            assert self._opener is not None
+            self._backend = self._opener()
+        return self._backend
 
     @property
     def version(self) -> int:
         return self._keys[0].version
 
     # ------------------------------------------------------------------ tokens
-    def _new_tokens(self, values: Sequence[str]) -> list[str]:
+    def _new_tokens(self, values: Sequence[bytes]) -> list[str]:
         if self._format == "preserve":
-            return [self._prefix + preserve_token(v, self._rnd) for v in values]
+            return [self._prefix + preserve_token(v.decode("utf-8"), self._rnd) for v in values]
         # 26 characters of the RFC 4648 base32 alphabet (lower case), 5 random bits each:
         # 130 bits per token. 256 is a multiple of 32, so "byte & 31" is unbiased.
         k = len(values)
@@ -141,7 +170,7 @@ class Tokenizer:
 
     def _rows(
         self,
-        values: Sequence[str],
+        values: Sequence[bytes],
         tokens: Sequence[str],
         lookups: Sequence[bytes | None],
         now: int,
@@ -154,7 +183,7 @@ class Tokenizer:
         out = []
         for i, (value, token, lookup) in enumerate(zip(values, tokens, lookups, strict=True)):
             nonce = nonces[_NONCE * i : _NONCE * i + _NONCE]
-            sealed = nonce + seal(nonce, value.encode("utf-8"), seal_aad(ns, token, version))
+            sealed = nonce + seal(nonce, value, seal_aad(ns, token, version))
             out.append(VaultRow(token, lookup, version, sealed, now, expires))
         return out
 
@@ -165,33 +194,39 @@ class Tokenizer:
             return arr
         if self._mode == "random":
             return self._tokenize_random(arr)
-        uniq = pc.unique(arr)
-        distinct = uniq.to_pylist()
+        # Values as bytes straight from the Arrow buffer; the per-job cache is keyed by them.
+        slices = _slices(arr)
         with self._lock:
             get = self._cache.get
-            tokens = [get(v) if v is not None else None for v in distinct]
-            missing = [
-                v for v, t in zip(distinct, tokens, strict=True) if t is None and v is not None
-            ]
-            if missing:
-                if len(self._cache) + len(missing) > _CACHE_LIMIT:
-                    self._cache.clear()
-                self._resolve(missing)
-                get = self._cache.get
-                tokens = [get(v) if v is not None else None for v in distinct]
+            tokens = [get(v) for v in slices]
+            if None in tokens:
+                valid = arr.is_valid().to_pylist() if arr.null_count else None
+                missing = list(
+                    dict.fromkeys(
+                        v
+                        for i, (v, t) in enumerate(zip(slices, tokens, strict=True))
+                        if t is None and (valid is None or valid[i])
+                    )
+                )
+                if missing:
+                    if len(self._cache) + len(missing) > _CACHE_LIMIT:
+                        self._cache.clear()
+                    self._resolve(missing)
+                    get = self._cache.get
+                    tokens = [get(v) for v in slices]
         out = pa.array(tokens, pa.string())
-        if len(uniq) == len(arr):
-            return out
-        return pc.take(out, pc.index_in(arr, uniq))
+        if arr.null_count:
+            return pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.string()))
+        return out
 
-    def _resolve(self, values: list[str]) -> None:
+    def _resolve(self, values: list[bytes]) -> None:
         now = int(time.time())
-        encoded = [v.encode("utf-8") for v in values]
+        encoded = values
         per_version = [
             [hmac.digest(k.lookup, e, hashlib.sha256) for e in encoded] for k in self._keys
         ]
         newest = per_version[0]
-        found = self._backend.find_by_lookup(self._ns, [h for hs in per_version for h in hs])
+        found = self.backend.find_by_lookup(self._ns, [h for hs in per_version for h in hs])
         pending: list[int] = []
         expired: list[bytes] = []
         for i, v in enumerate(values):
@@ -210,7 +245,7 @@ class Tokenizer:
                 return
             chosen = [values[i] for i in pending]
             rows = self._rows(chosen, self._new_tokens(chosen), [newest[i] for i in pending], now)
-            winners, _inserted = self._backend.insert(self._ns, rows, now, expired)
+            winners, _inserted = self.backend.insert(self._ns, rows, now, expired)
             retry: list[int] = []
             expired = []
             for i in pending:
@@ -238,10 +273,10 @@ class Tokenizer:
             for _ in range(_ATTEMPTS):
                 if not pending:
                     break
-                chosen = [str(values[i]) for i in pending]
+                chosen = [str(values[i]).encode("utf-8") for i in pending]
                 tokens = self._new_tokens(chosen)
                 rows = self._rows(chosen, tokens, [None] * len(chosen), now)
-                _winners, inserted = self._backend.insert(self._ns, rows, now)
+                _winners, inserted = self.backend.insert(self._ns, rows, now)
                 retry = []
                 for i, t in zip(pending, tokens, strict=True):
                     if t in inserted:
@@ -255,6 +290,17 @@ class Tokenizer:
                     "token space for values of this shape is nearly exhausted"
                 )
         return pa.array(out, pa.string())
+
+
+def _slices(arr: pa.StringArray) -> list[bytes]:
+    """Each value's UTF-8 bytes (b"" for nulls), read from the Arrow buffers."""
+    count = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + count + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    buf = arr.buffers()[2]
+    data = buf.slice(start, end - start).to_pybytes() if buf is not None and end > start else b""
+    off = (offsets - start).tolist()
+    return [data[a:b] for a, b in zip(off[:-1], off[1:], strict=True)]
 
 
 class Detokenizer:
