@@ -88,12 +88,25 @@ class Plan:
     udfs: list[UdfSpec] = field(default_factory=list)
     filters: list[exp.Expression] = field(default_factory=list)
     """Row filters (ANDed), e.g. records suppressed by the privacy models."""
+    shared: list[tuple[str, exp.Expression]] = field(default_factory=list)
+    """Intermediate columns computed once, below the output projection."""
 
     def select(self) -> exp.Select:
-        """The whole transformation as one SELECT over ``__veil_source``."""
-        q = exp.select(*[e.expression.as_(e.name, quoted=True) for e in self.columns]).from_(
-            exp.to_table(SOURCE_TABLE).as_(SOURCE_ALIAS)
-        )
+        """The whole transformation as one SELECT over ``__veil_source``.
+
+        Shared intermediate values (keyed digests used by several expressions) are computed
+        once in an inner projection: engines do not eliminate common subexpressions, and a
+        digest repeated in three CASE branches costs three pairs of SHA-256."""
+        source: exp.Expression = exp.to_table(SOURCE_TABLE).as_(SOURCE_ALIAS)
+        if self.shared:
+            inner = exp.select(
+                exp.Column(this=exp.Star(), table=exp.to_identifier(SOURCE_ALIAS)),
+                *[e.as_(name, quoted=True) for name, e in self.shared],
+            ).from_(exp.to_table(SOURCE_TABLE).as_(SOURCE_ALIAS))
+            if self.key_table.num_columns:
+                inner = inner.join(exp.to_table(KEY_TABLE).as_(KEY_ALIAS), join_type="cross")
+            source = inner.subquery(SOURCE_ALIAS)
+        q = exp.select(*[e.expression.as_(e.name, quoted=True) for e in self.columns]).from_(source)
         if self.key_table.num_columns:
             q = q.join(exp.to_table(KEY_TABLE).as_(KEY_ALIAS), join_type="cross")
         for j in self.joins:
@@ -125,6 +138,8 @@ class _Planner:
     lookups: dict[str, pa.Table] = field(default_factory=dict)
     joins: list[exp.Join] = field(default_factory=list)
     udfs: list[UdfSpec] = field(default_factory=list)
+    shared: list[tuple[str, exp.Expression]] = field(default_factory=list)
+    _shared_names: dict[str, str] = field(default_factory=dict)
 
     # PlanContext -------------------------------------------------------------
     def source(self, column: str) -> exp.Expression:
@@ -146,7 +161,18 @@ class _Planner:
         inner = sql.sha256_hex(
             sql.concat(sql.col(f"k{slot}_i", KEY_ALIAS), sql.utf8_bytes(message))
         )
-        return sql.sha256_hex(sql.concat(sql.col(f"k{slot}_o", KEY_ALIAS), sql.unhex(inner)))
+        return self.share(
+            sql.sha256_hex(sql.concat(sql.col(f"k{slot}_o", KEY_ALIAS), sql.unhex(inner)))
+        )
+
+    def share(self, expression: exp.Expression) -> exp.Expression:
+        key = expression.sql()
+        name = self._shared_names.get(key)
+        if name is None:
+            name = f"__veil_shared{len(self.shared)}"
+            self._shared_names[key] = name
+            self.shared.append((name, expression))
+        return sql.col(name, SOURCE_ALIAS)
 
     def subkeys(self, key: str, purpose: str, length: int = 32) -> list[tuple[int, bytes]]:
         use = self._key_uses.setdefault(key, KeyUse(info=self.keys.info(key), purposes=[]))
@@ -295,4 +321,5 @@ def build_plan(loaded: LoadedPolicy, schema: dict[str, str], keys: KeyProvider) 
         joins=planner.joins,
         key_uses=list(planner._key_uses.values()),
         udfs=planner.udfs,
+        shared=planner.shared,
     )

@@ -45,6 +45,12 @@ class PlanContext(Protocol):
         closures only: subkeys never go into expressions. The use is recorded in the manifest."""
         ...
 
+    def share(self, expression: exp.Expression) -> exp.Expression:
+        """Compute ``expression`` once per row, below the output projection, and return a
+        reference to it (for values several output expressions or CASE branches use). It may
+        refer to input columns and the context row only."""
+        ...
+
     def pick(self, values: list[str], index: exp.Expression) -> exp.Expression:
         """Element ``index`` (0-based, an integer expression) of a constant list of strings,
         bound as a value of the one-row context table (cheap, keeps row order)."""

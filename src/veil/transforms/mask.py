@@ -58,43 +58,61 @@ class Mask(Transform):
         if ctx.column_type(column) != "VARCHAR":
             value = sql.cast(value, "VARCHAR")
         if self.mode == "email":
-            return sql.if_null_then_null(value, self._email(value))
-        return sql.if_null_then_null(value, self._chars(value))
+            return sql.if_null_then_null(value, self._email(value, ctx))
+        return sql.if_null_then_null(value, self._chars(value, ctx))
 
-    def _email(self, value: exp.Expression) -> exp.Expression:
+    def _mask_every_char(self, text: exp.Expression) -> exp.Expression:
+        return sql.repeat(self.char, sql.length(text))
+
+    def _email(self, value: exp.Expression, ctx: PlanContext) -> exp.Expression:
         at = r"^(.*)(@[^@]*)$"
-        local = sql.regexp_extract(value, at, 1)
-        domain = sql.regexp_extract(value, at, 2)
-        masked_local = sql.regexp_replace(local, _ANY, self.char)
+        local = ctx.share(sql.regexp_extract(value, at, 1))
+        domain = ctx.share(sql.regexp_extract(value, at, 2))
         masked_domain = (
             domain if self.keep_domain else sql.regexp_replace(domain, r"[^@.]", self.char)
         )
-        has_at = exp.RegexpLike(this=value, expression=sql.lit(at))
-        # A value without '@' is not an email: mask it whole rather than reveal it.
+        # The domain part starts with '@' whenever the pattern matched; a value without '@'
+        # is not an email and is masked whole rather than revealed.
+        has_at = exp.GT(this=sql.length(domain), expression=sql.lit(0))
         return sql.case(
-            [(has_at, sql.concat(masked_local, masked_domain))],
-            sql.regexp_replace(value, _ANY, self.char),
+            [(has_at, sql.concat(self._mask_every_char(local), masked_domain))],
+            self._mask_every_char(value),
         )
 
-    def _chars(self, value: exp.Expression) -> exp.Expression:
-        if self.keep_separators:
-            content, other = sql.CONTENT_CLASS, sql.NON_CONTENT_CLASS
-        else:
+    def _chars(self, value: exp.Expression, ctx: PlanContext) -> exp.Expression:
+        if not self.keep_separators:
+            # Every character is content: masking is a repeat, no regular expression.
             content, other = _ANY, ""
-        mask_all = sql.regexp_replace(value, content, self.char)
+        else:
+            content, other = sql.CONTENT_CLASS, sql.NON_CONTENT_CLASS
+
+        def mask(text: exp.Expression) -> exp.Expression:
+            if other:
+                return sql.regexp_replace(text, content, self.char)
+            return self._mask_every_char(text)
+
         if self.keep_first == 0 and self.keep_last == 0:
-            return mask_all
+            return mask(value)
         other_star = f"{other}*" if other else ""
-        n_content = sql.length(sql.regexp_replace(value, other, "")) if other else sql.length(value)
         prefix: exp.Expression = sql.lit("")
         suffix: exp.Expression = sql.lit("")
+        # Each pattern also demands one more content character beyond the kept ones, so a value
+        # with no more content than it keeps yields '' and is masked whole (the safe outcome).
         if self.keep_first:
-            prefix = sql.regexp_extract(
-                value, f"^((?:{other_star}{content}){{{self.keep_first}}})", 1
+            prefix = ctx.share(
+                sql.regexp_extract(
+                    value,
+                    f"^((?:{other_star}{content}){{{self.keep_first}}}){other_star}{content}",
+                    1,
+                )
             )
         if self.keep_last:
-            suffix = sql.regexp_extract(
-                value, f"((?:{content}{other_star}){{{self.keep_last}}})$", 1
+            suffix = ctx.share(
+                sql.regexp_extract(
+                    value,
+                    f"{content}{other_star}((?:{content}{other_star}){{{self.keep_last}}})$",
+                    1,
+                )
             )
         middle_len = exp.Sub(
             this=sql.length(value),
@@ -103,6 +121,10 @@ class Mask(Transform):
         middle = sql.substring(
             value, exp.Add(this=sql.length(prefix), expression=sql.lit(1)), middle_len
         )
-        partial = sql.concat(prefix, sql.regexp_replace(middle, content, self.char), suffix)
+        partial = sql.concat(prefix, mask(middle), suffix)
+        if not (self.keep_first and self.keep_last):
+            return partial
+        # Both ends kept: a short value's prefix and suffix would overlap.
+        n_content = sql.length(sql.regexp_replace(value, other, "")) if other else sql.length(value)
         too_short = exp.LTE(this=n_content, expression=sql.lit(self.keep_first + self.keep_last))
-        return sql.case([(too_short, mask_all)], partial)
+        return sql.case([(too_short, mask(value))], partial)
