@@ -2,7 +2,8 @@
 
 Exit codes (for schedulers): 0 success; 1 unexpected veil error; 2 invalid policy or usage;
 3 key problem; 4 malformed input data; 5 engine failure; 6 output not written; 7 audit log
-unreadable or tampered with; 130 interrupted.
+unreadable or tampered with; 8 vault error; 9 access denied; 10 privacy models cannot be met;
+130 interrupted.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ def test_errors_raised_by_the_plan_are_the_same(
 
 
 def test_malformed_csv_fails_without_quoting_data(
-    spark: Any, tmp_path: Path, environ: dict[str, str]
+    spark: Any, tmp_path: Path, environ: dict[str, str], capfd: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "in.csv").write_text("id,amount\na,1.5\nb,2.5\nc,secret-value\n" + "d,4\n" * 30000)
     policy = _policy(
@@ -208,6 +208,8 @@ def test_malformed_csv_fails_without_quoting_data(
         veil.run(policy, environ=environ, engine="spark")
     assert "secret-value" not in str(info.value)
     assert "in.csv" in str(info.value)
+    logged = capfd.readouterr()
+    assert "secret-value" not in logged.out + logged.err  # neither PySpark's nor the JVM's logs
     assert not (tmp_path / "out.parquet").exists()
     assert not [p for p in tmp_path.iterdir() if ".veil-tmp-" in p.name]
 

@@ -32,6 +32,7 @@ from veil.detect.formats import FORMATS_BY_ID, UUID, formats_of
 from veil.detect.hints import NameHint, name_hints
 from veil.detect.names import fold, name_sets
 from veil.detect.types import TYPES, ColumnReport, Evidence, class_of
+from veil.engines.types import FLOAT_TYPES, INTEGER_TYPES
 
 # Types whose values can confirm or refute them; a name hint for one of these is dropped when
 # the values plainly do not fit.
@@ -62,20 +63,6 @@ VALUE_TYPES = frozenset(
         "country",
     }
 )
-NUMERIC_TYPES = frozenset(
-    {
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-    }
-)
-FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE", "REAL"})
 DATE_ENGINE_TYPES = frozenset({"DATE"})
 TIMESTAMP_ENGINE_TYPES = frozenset(
     {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE"}
@@ -722,7 +709,7 @@ def classify(p: ColumnProfile, settings: Settings) -> ColumnReport:
     cands: list[Candidate] = []
     notes: list[str] = []
     is_float = p.engine_type in FLOAT_TYPES or p.engine_type.startswith("DECIMAL")
-    is_int = p.engine_type in NUMERIC_TYPES
+    is_int = p.engine_type in INTEGER_TYPES
     is_temporal = p.engine_type in DATE_ENGINE_TYPES | TIMESTAMP_ENGINE_TYPES
 
     if p.non_null and not is_temporal and p.engine_type != "BOOLEAN":

@@ -28,26 +28,12 @@ from typing import Any
 import yaml
 
 from veil.detect.types import TYPES, ColumnReport, ScanResult
+from veil.engines.types import NUMERIC_TYPES
 from veil.policy.model import CsvOptions
 
 KEY_NAME = "main"
 KEY_ENV = "VEIL_KEY"
 _TEMPORAL = ("DATE", "TIMESTAMP")
-_NUMERIC = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-    "REAL",
-    "DECIMAL",
-)
 
 
 def _is_temporal(engine_type: str) -> bool:
@@ -55,7 +41,7 @@ def _is_temporal(engine_type: str) -> bool:
 
 
 def _is_numeric(engine_type: str) -> bool:
-    return engine_type.startswith(_NUMERIC)
+    return engine_type.startswith("DECIMAL") or engine_type in NUMERIC_TYPES
 
 
 def _slug(name: str) -> str:

@@ -23,8 +23,6 @@ import pyarrow as pa
 from veil.detect import validators as v
 from veil.detect.classify import (
     DATE_ENGINE_TYPES,
-    FLOAT_TYPES,
-    NUMERIC_TYPES,
     TIMESTAMP_ENGINE_TYPES,
     ColumnProfile,
     Settings,
@@ -35,6 +33,7 @@ from veil.detect.hints import name_hints
 from veil.detect.qi import discover_quasi_identifiers
 from veil.detect.types import ColumnReport, QuasiIdentifierSet, ScanResult
 from veil.engines.duckdb_engine import DuckDBEngine, translate_error
+from veil.engines.types import FLOAT_TYPES, INTEGER_TYPES
 from veil.errors import DataError
 from veil.io.files import resolve_files
 from veil.policy.model import CsvOptions, SourceSpec, infer_format
@@ -210,7 +209,7 @@ def _profile(
         _fill_values(con, profiles, by_alias, max_distinct)
     for p in profiles.values():
         if (
-            p.engine_type in NUMERIC_TYPES
+            p.engine_type in INTEGER_TYPES
             or p.engine_type in FLOAT_TYPES
             or p.engine_type.startswith("DECIMAL")
         ):

@@ -25,7 +25,8 @@ Engine options ride in the Spark conf under ``veil.`` (never passed to Spark):
 ``veil.exactMath`` (default true: LN/COS/SIN/EXP through the C library like DuckDB; false
 keeps Spark's own, which differ in the last bit), ``veil.singleFile`` (default true) and
 ``veil.csv.multiLine`` (default true: quoted fields may hold newlines, as DuckDB accepts;
-false lets Spark split large CSV files but refuses such fields).
+false lets Spark split one large CSV file across tasks, but a quoted newline then breaks the
+record).
 
 Row order is not preserved (Spark orders input splits by size); compare outputs sorted.
 Executors need veil installed (the same version) for the Python UDFs.
@@ -63,11 +64,16 @@ CORRUPT = "__veil_corrupt_record"
 
 _SESSION_DEFAULTS = {
     "spark.app.name": "veil",
+    # Spark logs failing tasks with their exception messages, which quote data values (the
+    # value that failed a cast, a malformed record); veil reports errors itself, value-free.
+    # Opt back in with --conf spark.log.level=WARN.
+    "spark.log.level": "FATAL",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
-# Set while a plan is analysed (captured by the analysed expressions) and while writing.
+# Set while a plan is analysed: the analysed expressions capture them (ANSI casts and
+# arithmetic that fail like DuckDB's, backslashes in literals, exact column names).
 _PLAN_CONF = {
     "spark.sql.ansi.enabled": "true",
     "spark.sql.parser.escapedStringLiterals": "false",
@@ -170,6 +176,26 @@ def _check_shippable(plan: Plan, name: str, fn: Callable[..., pa.Array]) -> None
         ) from None
 
 
+@contextlib.contextmanager
+def quiet_query_context_logs() -> Iterator[None]:
+    """PySpark logs every SQL error with its query context at ERROR level, and those messages
+    quote data values; while veil drives Spark (and translates the errors value-free) they
+    are switched off."""
+    import logging
+
+    loggers = [
+        logging.getLogger(n) for n in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+    ]
+    before = [lg.disabled for lg in loggers]
+    for lg in loggers:
+        lg.disabled = True
+    try:
+        yield
+    finally:
+        for lg, was in zip(loggers, before, strict=True):
+            lg.disabled = was
+
+
 def _is_spark_error(err: BaseException) -> bool:
     mod = type(err).__module__
     return mod.startswith(("pyspark", "py4j"))
@@ -251,7 +277,7 @@ class SparkEngine:
             spark = builder.getOrCreate()
         except Exception as e:  # noqa: BLE001 - JVM or cluster start-up failure
             raise EngineError(f"cannot start Spark ({type(e).__name__}: {e})") from None
-        spark.sparkContext.setLogLevel(self.conf.get("spark.log.level", "ERROR"))
+        spark.sparkContext.setLogLevel(settings["spark.log.level"])
         self._spark = spark
         return spark
 
@@ -279,8 +305,9 @@ class SparkEngine:
             return schema, cols
         spark = self.session()
         try:
-            df = self._parquet(spark, files)
-            return schema_names(df.schema), None
+            with quiet_query_context_logs():
+                df = self._parquet(spark, files)
+                return schema_names(df.schema), None
         except Exception as e:
             if _is_spark_error(e):
                 raise translate_error(e, files) from None
@@ -406,10 +433,15 @@ class SparkEngine:
             elif pa.types.is_list(f.type) and pa.types.is_string(f.type.value_type):
                 items = list(v or [])
                 sep = next(
-                    c
-                    for c in ("\u001f", "\u001e", "\u001d", "\u0000")
-                    if not any(c in s for s in items)
+                    (
+                        chr(c)
+                        for c in (0x1F, 0x1E, 0x1D, 0x1C, 0)
+                        if not any(chr(c) in s for s in items)
+                    ),
+                    None,
                 )
+                if sep is None:
+                    raise EngineError(f"context list {f.name} holds every separator character")
                 fields.append(T.StructField(f.name, T.StringType(), True))
                 values.append(sep.join(items) if items else None)
                 splits[f.name] = sep
@@ -443,7 +475,7 @@ class SparkEngine:
                 *[
                     (
                         F.coalesce(
-                            F.split(F.col(c), re.escape(splits[c]), -1),
+                            F.split(F.col(c), f"\\x{{{ord(splits[c]):x}}}", -1),
                             F.array().cast(T.ArrayType(T.StringType())),
                         ).alias(c)
                         if c in splits
@@ -456,6 +488,10 @@ class SparkEngine:
 
     def apply(self, src: Any, plan: Plan) -> Any:
         """The plan applied to a Spark DataFrame: a lazy DataFrame of the output columns."""
+        with quiet_query_context_logs():
+            return self._apply(src, plan)
+
+    def _apply(self, src: Any, plan: Plan) -> Any:
         from pyspark.sql import functions as F
 
         spark = self.session()
@@ -573,6 +609,34 @@ class SparkEngine:
         return schema_names(table.schema)
 
     def execute(
+        self,
+        plan: Plan,
+        source: SourceSpec,
+        files: list[Path],
+        csv_columns: dict[str, str] | None,
+        out_path: Path,
+        out_format: str,
+        *,
+        partition_by: list[str] | None = None,
+        compression: str = "zstd",
+        quarantine_path: Path | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ExecResult:
+        with quiet_query_context_logs():
+            return self._execute(
+                plan,
+                source,
+                files,
+                csv_columns,
+                out_path,
+                out_format,
+                partition_by=partition_by,
+                compression=compression,
+                quarantine_path=quarantine_path,
+                progress=progress,
+            )
+
+    def _execute(
         self,
         plan: Plan,
         source: SourceSpec,
