@@ -239,3 +239,18 @@ def test_string_column_rejected(run):
 def test_invalid_parameters(policy_for, params):
     with pytest.raises(ValidationError):
         policy_for(noise(**params), column_class="sensitive")
+
+
+@pytest.mark.parametrize("digits", [0, 2])
+def test_rounding_to_zero_gives_positive_zero(run, digits):
+    """A noisy value rounded to zero is 0.0, never -0.0: DuckDB's ROUND keeps the sign and
+    Spark's does not, so a -0.0 would break engine parity (and reads oddly in CSV output)."""
+    ids = [f"r{i}" for i in range(200)]
+    out = run(
+        [0.0] * 200,
+        {**keyed(distribution="laplace", scale=1e-6, round=digits), "by": "pid"},
+        arrow_type=pa.float64(),
+        extra={"pid": ids},
+    )
+    assert out == [0.0] * 200
+    assert all(math.copysign(1.0, v) == 1.0 for v in out)

@@ -142,7 +142,9 @@ class Noise(Transform):
             digits = 0
         out: exp.Expression = noisy
         if digits is not None:
-            out = sql.func("ROUND", noisy, sql.lit(digits))
+            # + 0.0 turns a -0.0 result into 0.0 (IEEE 754: -0 + +0 = +0); DuckDB's ROUND keeps
+            # the sign of a value rounded to zero and Spark's does not.
+            out = exp.Add(this=sql.func("ROUND", noisy, sql.lit(digits)), expression=sql.lit(0.0))
         if ctype in INTEGER_TYPES:
             out = sql.cast(out, "BIGINT")
         return sql.if_null_then_null(ctx.source(column), out)
