@@ -268,3 +268,42 @@ def test_identifier_may_not_be_kept_raw(policy_for):
         policy_for({"type": "keep"}, column_class="identifier")
     # ...but masking it is accepted.
     policy_for({"type": "mask", "keep_last": 4}, column_class="identifier")
+
+
+# ------------------------------------------------------------ DuckDB's ASCII fast path
+
+
+def _mixed_values(n: int) -> list[str | None]:
+    """ASCII and non-ASCII values interleaved across several DuckDB vectors (2,048 rows)."""
+    pool = [CARD, "+1 (555) 010-9999", "Müller-12", "李小龙 42", "ab", "", None, "x-y", "٣٤٥6"]
+    return [pool[i % len(pool)] if i % 7 else f"id{i}-{i * 7919}" for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"keep_last": 4}, {"keep_first": 2, "keep_last": 2}, {"keep_first": 1, "char": "*"}],
+)
+def test_ascii_fast_path_matches_reference_on_mixed_batches(run, params):
+    values = _mixed_values(5000)
+    expected = [None if v is None else ref_mask(v, **params) for v in values]
+    assert run(values, {"type": "mask", **params}) == expected
+
+
+def test_mask_ascii_content_helper_refuses_non_ascii_and_honours_slices():
+    from veil.engines.duckdb_udfs import mask_ascii_content
+
+    arr = pa.array(["é", "ab-1", None, "Z9"])
+    char = pa.array(["#"])
+    # A slice whose buffer holds a non-ASCII byte outside the slice is fine.
+    assert mask_ascii_content(arr.slice(1), char).to_pylist() == ["##-#", None, "##"]
+    with pytest.raises(ValueError, match="non-ASCII"):
+        mask_ascii_content(arr, char)
+    with pytest.raises(ValueError, match="one ASCII character"):
+        mask_ascii_content(arr.slice(1), pa.array(["•"]))
+
+
+def test_email_with_line_breaks_masks_the_local_part(run):
+    assert run(["a\nb@c.de", "x@y\n.z"], {"type": "mask", "mode": "email"}) == [
+        "XXX@c.de",
+        "X@y\n.z",
+    ]

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from veil.engines import sql
+from veil.engines import duckdb_udfs, sql
 from veil.engines.base import ExecResult, ProgressCallback
 from veil.errors import DataError, EngineError, VeilError
 from veil.plan import SOURCE_TABLE, Plan, kind_accepts
@@ -106,6 +106,7 @@ class DuckDBEngine:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(config={"enable_external_access": True})
+        duckdb_udfs.register(con)
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}")
         if self.memory_limit:
