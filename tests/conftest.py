@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY_ENV = "VEIL_TEST_KEY"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read or fill the user's veil cache (~/.cache/veil)."""
+    os.environ["VEIL_CACHE_DIR"] = str(tmp_path_factory.mktemp("veil-cache"))
+
+
 @pytest.fixture
 def key_hex() -> str:
     return os.urandom(32).hex()

@@ -58,8 +58,9 @@ print(json.dumps(out.column("v").to_pylist()))
 
 
 @pytest.mark.parametrize("kind", ["name", "email"])
-def test_deterministic_across_processes(run, key_hex, kind):
-    # A later job runs in a new interpreter (with another hash seed): same surrogates.
+def test_deterministic_across_processes(run, key_hex, kind, tmp_path):
+    # A later job runs in a new interpreter (with another hash seed): same surrogates. Each
+    # process has its own empty pool cache, so both build their pools from Faker.
     values = ["alice", "bob", "李", "😀", ""]
     results = []
     for hash_seed in ("1", "2"):
@@ -68,7 +69,11 @@ def test_deterministic_across_processes(run, key_hex, kind):
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            env={
+                **os.environ,
+                "PYTHONHASHSEED": hash_seed,
+                "VEIL_CACHE_DIR": str(tmp_path / hash_seed),
+            },
         )
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert results[0] == results[1] == run_id(run, values, fake(kind))
@@ -228,3 +233,46 @@ def test_kind_and_key_required(policy_for):
         policy_for({"type": "fake", "kind": "name"}, column_class="identifier")
     with pytest.raises(ValidationError):
         policy_for({"type": "fake", "kind": "name", "key": "nope"}, column_class="identifier")
+
+
+# ------------------------------------------------------------------ pool disk cache
+
+
+@pytest.fixture
+def pool_cache(tmp_path, monkeypatch):
+    from veil.transforms import fake as fake_module
+
+    monkeypatch.setenv("VEIL_CACHE_DIR", str(tmp_path / "cache"))
+    fake_module.surrogate_pool.cache_clear()
+    yield fake_module
+    fake_module.surrogate_pool.cache_clear()
+
+
+def test_pool_is_built_once_then_read_from_disk(pool_cache, monkeypatch, tmp_path):
+    built = pool_cache.surrogate_pool("city", "en_US", 100)
+    files = list((tmp_path / "cache").rglob("*.json"))
+    assert len(files) == 1 and files[0].stat().st_mode & 0o077 == 0
+
+    def no_faker(*_: object) -> list[str]:
+        raise AssertionError("the pool should come from the cache")
+
+    monkeypatch.setattr(pool_cache, "_generate_pool", no_faker)
+    pool_cache.surrogate_pool.cache_clear()
+    assert pool_cache.surrogate_pool("city", "en_US", 100) == built
+
+
+def test_corrupt_or_short_cache_entry_is_rebuilt(pool_cache, tmp_path):
+    built = pool_cache.surrogate_pool("city", "en_US", 100)
+    (entry,) = (tmp_path / "cache").rglob("*.json")
+    for damage in ('["only one"]', "{not json", ""):
+        entry.write_text(damage, encoding="utf-8")
+        pool_cache.surrogate_pool.cache_clear()
+        assert pool_cache.surrogate_pool("city", "en_US", 100) == built
+    assert json.loads(entry.read_text(encoding="utf-8")) == list(built)
+
+
+def test_unwritable_cache_still_gives_the_pool(pool_cache, monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("VEIL_CACHE_DIR", str(blocker / "sub"))  # a file, not a directory
+    assert len(pool_cache.surrogate_pool("city", "en_US", 100)) == 100

@@ -11,6 +11,7 @@ and uses reserved example domains (RFC 2606) so a surrogate never reaches a real
 from __future__ import annotations
 
 import difflib
+import importlib.metadata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from sqlglot import exp
 
+from veil.cache import cached_strings
 from veil.engines import sql
 from veil.transforms.base import PlanContext, Transform
 
@@ -57,15 +59,29 @@ def _provider(kind: str) -> Callable[[Any], str]:
     return table[kind]
 
 
-@lru_cache(maxsize=32)
-def surrogate_pool(kind: str, locale: str, size: int) -> tuple[str, ...]:
-    """The deterministic pool for one kind and locale (depends on the Faker version)."""
+def _generate_pool(kind: str, locale: str, size: int) -> list[str]:
     from faker import Faker
 
     faker = Faker(locale)
     faker.seed_instance(f"veil-fake-pool:{kind}:{locale}:{size}")
     make = _provider(kind)
-    return tuple(make(faker) for _ in range(size))
+    return [make(faker) for _ in range(size)]
+
+
+@lru_cache(maxsize=32)
+def surrogate_pool(kind: str, locale: str, size: int) -> tuple[str, ...]:
+    """The deterministic pool for one kind and locale (depends on the Faker version).
+
+    Building a pool costs 0.5 to 2 s per kind, so pools are kept in the disk cache
+    (veil.cache), one file per Faker version, kind, locale and size."""
+    faker_version = importlib.metadata.version("faker")
+    return tuple(
+        cached_strings(
+            f"fake-pools/faker-{faker_version}/{kind}.{locale}.{size}.json",
+            lambda: _generate_pool(kind, locale, size),
+            expected_len=size,
+        )
+    )
 
 
 class Fake(Transform):
