@@ -1,10 +1,11 @@
 """veil on local Spark beside veil on DuckDB: the same policy, the same Parquet in and out.
 
     python bench/spark.py [--rows 10000000] [--scale 1000000 10000000 30000000]
-                          [--transform-rows 1000000] [--repeat 1] [--cores 2]
-                          [--skip-compare] [--skip-scale] [--skip-transforms]
+                          [--transform-rows 1000000] [--privacy-rows 1000000]
+                          [--repeat 1] [--cores 2] [--skip-compare] [--skip-scale]
+                          [--skip-transforms] [--skip-privacy]
 
-Four parts (one SparkSession, ``local[<cores>]``, started once and timed on its own):
+Five parts (one SparkSession, ``local[<cores>]``, started once and timed on its own):
 
 1. start-up: creating the SparkSession (JVM launch), and the first, tiny (5,000-row) veil run
    on it, which pays for Python workers and code generation once per session.
@@ -20,8 +21,14 @@ Four parts (one SparkSession, ``local[<cores>]``, started once and timed on its 
    Spark SQL, native plus parity helper UDFs (DOUBLE text for hashing, C-library LN), or a
    Python UDF; plus ``noise`` with ``veil.exactMath=false`` (Spark's own LN) and one Python
    transform (``encrypt``, AES-SIV) to put UDF cost beside native expressions.
+5. privacy: the Adult example policy (k=5, 8 quasi-identifiers, 1% suppression, optimal
+   search) on DuckDB and on Spark over Adult scaled to each ``--privacy-rows`` (the perturbed
+   replicas of bench/privacy_scale.py, so the histogram grows with the rows): wall time of
+   each (histogram GROUP BY, search on the driver, one pass applying the result), and whether
+   both engines chose the same levels and (up to 2M rows) wrote the same rows.
 
-Data: bench/data/customers_<rows>.parquet (generated once, seed 7). The key is random per run
+Data: bench/data/customers_<rows>.parquet (generated once, seed 7) and
+bench/data/adult_<rows>.parquet (built once by bench/privacy_scale.py's recipe). The key is random per run
 ($VEIL_BENCH_KEY, never printed).
 """
 
@@ -36,12 +43,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
+import privacy_scale  # noqa: E402
+import yaml  # noqa: E402
 
 import veil  # noqa: E402
 
 NOFAKE = c.load_template("nofake")
 FAKE_COLUMNS = c.load_template("fake")["columns"]
 BY = {"signup_ts": "customer_id", "salary": "customer_id"}
+ADULT_POLICY = c.ROOT / "examples" / "adult" / "policy.yaml"
 
 
 def spark_conf(cores: int) -> dict[str, str]:
@@ -60,8 +70,12 @@ def same_output(a: Path, b: Path) -> bool:
     import pyarrow.parquet as pq
 
     ta, tb = pq.read_table(a), pq.read_table(b)
+    if ta.column_names != tb.column_names:
+        return False
     keys = [(n, "ascending") for n in ta.column_names]
-    return bool(ta.sort_by(keys).equals(tb.sort_by(keys)))
+    # Values and types, not the schemas' nullability flags (DuckDB marks some columns NOT NULL).
+    sa, sb = ta.sort_by(keys), tb.sort_by(keys)
+    return all(x.equals(y) for x, y in zip(sa.columns, sb.columns, strict=True))
 
 
 def part_startup(args: argparse.Namespace, env: dict[str, str]) -> dict[str, float]:
@@ -215,16 +229,65 @@ def part_transforms(args: argparse.Namespace, env: dict[str, str]) -> None:
     print(c.table(["column", "seconds", "vs keep", "runs as"], rows))
 
 
+def adult_policy(data: Path, out_name: str) -> Path:
+    """The Adult example policy for ``data``, its hierarchy files by absolute path."""
+    doc = yaml.safe_load(ADULT_POLICY.read_text())
+    for spec in doc["privacy"]["quasi_identifiers"].values():
+        spec["file"] = str((ADULT_POLICY.parent / spec["file"]).resolve())
+    return c.render_policy(doc, data, out_name)
+
+
+def part_privacy(args: argparse.Namespace, env: dict[str, str]) -> list[str]:
+    results = []
+    for rows in args.privacy_rows:
+        data = privacy_scale.ensure_data(rows)
+        c.warm_page_cache(data)
+        policies = {e: adult_policy(data, f"spark_privacy_{e}_{rows}") for e in ("duckdb", "spark")}
+        times: dict[str, list[float]] = {"duckdb": [], "spark": []}
+        reports: dict[str, veil.RunResult] = {}
+        for _ in range(args.repeat):
+            for engine, policy in policies.items():
+                t0 = time.perf_counter()
+                reports[engine] = run(policy, env, engine)
+                times[engine].append(time.perf_counter() - t0)
+        duck, spark = reports["duckdb"].manifest, reports["spark"].manifest
+        same_levels = duck["privacy"]["levels"] == spark["privacy"]["levels"]
+        same_rows = (
+            same_output(reports["duckdb"].output, reports["spark"].output)
+            if rows <= 2_000_000
+            else None
+        )
+        med = {k: c.median(v) for k, v in times.items()}
+        results.append(
+            [
+                f"{rows:,}",
+                f"{med['duckdb']:.1f}",
+                f"{med['spark']:.1f}",
+                f"{med['spark'] / med['duckdb']:.2f}x",
+                f"{spark['privacy']['suppressed_records']:,}",
+                str(same_levels),
+                "not checked" if same_rows is None else str(same_rows),
+            ]
+        )
+        print(f"  {rows:,} rows: " + ", ".join(f"{k} {v:.1f}s" for k, v in med.items()), flush=True)
+    print("\nprivacy: Adult example policy (k=5, 1%), scaled Adult Parquet -> Parquet")
+    headers = ["rows", "duckdb s", "spark s", "spark/duckdb", "suppressed", "same levels"]
+    print(c.table([*headers, "same rows"], results))
+    return [f"privacy {r[0]} rows: DuckDB {r[1]}s, Spark {r[2]}s ({r[3]})" for r in results]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--scale", type=int, nargs="+", default=[1_000_000, 10_000_000, 30_000_000])
     ap.add_argument("--transform-rows", type=int, default=1_000_000)
+    ap.add_argument("--privacy-rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--skip-compare", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--skip-transforms", action="store_true")
+    ap.add_argument("--skip-privacy", action="store_true")
     args = ap.parse_args(argv)
     print(__doc__.split("\n\n", 2)[2].split("Data:")[0].rstrip())
     import pyspark
@@ -254,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if not args.skip_transforms:
         part_transforms(args, env)
+    if not args.skip_privacy:
+        summary += part_privacy(args, env)
     print("\nRESULT spark: " + "; ".join(summary))
     return 0
 

@@ -16,10 +16,11 @@ from sqlglot import exp
 
 from veil.engines import sql
 from veil.errors import PrivacyUnmetError
-from veil.plan import SOURCE_ALIAS, Plan
+from veil.plan import SOURCE_ALIAS, SOURCE_TABLE, Plan
 from veil.policy.load import LoadedPolicy
 from veil.policy.privacy import PrivacySpec
 from veil.privacy import (
+    COUNT_COLUMN,
     SUPPRESSED_FLAG,
     GeneralizationHierarchy,
     Histogram,
@@ -29,6 +30,30 @@ from veil.privacy import (
 )
 
 COMBINATIONS_ALIAS = "q"
+
+
+def value_as_text(column: str) -> exp.Expression:
+    """A source column's value as the histogram groups it and the combinations table holds it.
+
+    Engines render this one expression (Spark through :func:`veil.engines.sql.prepare_for_spark`,
+    which writes numbers and dates as DuckDB does), so the histogram's values, the hierarchies'
+    keys and the join that applies the result all compare the same text."""
+    return sql.cast(sql.col(column, SOURCE_ALIAS), "VARCHAR")
+
+
+def histogram_query(qis: list[str], sensitive: list[str]) -> exp.Select:
+    """The histogram as one engine-neutral GROUP BY over the source table: every
+    quasi-identifier and sensitive attribute as text, and the records per combination."""
+    columns = [*qis, *sensitive]
+    values = [value_as_text(c) for c in columns]
+    return (
+        exp.select(
+            *[v.as_(c, quoted=True) for v, c in zip(values, columns, strict=True)],
+            exp.Count(this=exp.Star()).as_(COUNT_COLUMN, quoted=True),
+        )
+        .from_(exp.to_table(SOURCE_TABLE).as_(SOURCE_ALIAS))
+        .group_by(*[v.copy() for v in values])
+    )
 
 
 def hierarchies_for(
@@ -74,10 +99,7 @@ def apply_to_plan(plan: Plan, result: SearchResult, spec: PrivacySpec) -> Plan:
     name = "__veil_privacy_combinations"
     on: exp.Expression | None = None
     for qi in qis:
-        cond = exp.NullSafeEQ(
-            this=sql.col(qi, COMBINATIONS_ALIAS),
-            expression=sql.cast(sql.col(qi, SOURCE_ALIAS), "VARCHAR"),
-        )
+        cond = exp.NullSafeEQ(this=sql.col(qi, COMBINATIONS_ALIAS), expression=value_as_text(qi))
         on = cond if on is None else exp.and_(on, cond)
     plan.lookups[name] = combos
     plan.joins.append(exp.Join(this=exp.to_table(name).as_(COMBINATIONS_ALIAS), side="LEFT", on=on))

@@ -326,14 +326,16 @@ class DuckDBEngine:
         skip_bad_rows: bool = False,
     ) -> Any:
         """The quasi-identifier histogram (``veil.privacy.Histogram``) in one GROUP BY."""
-        from veil.privacy import build_histogram
+        from veil.anonymization import histogram_query
+        from veil.privacy import histogram_from_arrow
 
         con = self.connect()
         try:
             src = self.source_sql(source, files, csv_columns, reject=skip_bad_rows)
             con.execute(f"CREATE TEMP VIEW {SOURCE_TABLE} AS SELECT * FROM {src}")
+            query = sql.render(histogram_query(qis, sensitive), "duckdb")
             try:
-                return build_histogram(con, SOURCE_TABLE, qis, sensitive)
+                return histogram_from_arrow(con.sql(query).to_arrow_table(), qis, sensitive)
             except duckdb.Error as e:
                 raise translate_error(e, files) from None
         finally:

@@ -16,6 +16,11 @@ How a plan runs:
 * the plan's tree is rewritten by :func:`veil.engines.sql.prepare_for_spark` (where Spark's
   functions compute other values than DuckDB's) and rendered as one Spark SQL SELECT;
   transforms that need Python (and the few parity helpers) run as vectorized Arrow UDFs;
+* a policy's ``privacy:`` section: the histogram of distinct quasi-identifier combinations is
+  one Spark GROUP BY over the same text values DuckDB groups (the engine-neutral query of
+  :func:`veil.anonymization.histogram_query`), only its rows reach the driver, the search runs
+  there on NumPy, and the chosen generalization joins the plan as a lookup table (broadcast
+  unless large), so one pass applies it;
 * single-file outputs (CSV, JSON Lines, Parquet) are written by Spark in parallel as part
   files next to the output and concatenated into one file, as the embedded engine writes;
   ``partition_by`` writes a Hive-partitioned Parquet directory. With the engine option
@@ -49,6 +54,7 @@ import pyarrow as pa
 import pyspark  # noqa: F401 - fail early (get_engine reports it) when pyspark is missing
 from sqlglot import exp
 
+from veil.anonymization import histogram_query
 from veil.engines import sql
 from veil.engines.base import ExecResult, ProgressCallback
 from veil.engines.spark_types import schema_names, spark_schema, spark_type
@@ -58,6 +64,7 @@ from veil.errors import DataError, EngineError, VeilError
 from veil.plan import KEY_ALIAS, KEY_TABLE, SOURCE_ALIAS, SOURCE_TABLE, Plan
 from veil.policy.load import LoadedPolicy
 from veil.policy.model import SourceSpec
+from veil.privacy import Histogram, histogram_from_arrow
 from veil.transforms.base import InputKind
 
 CORRUPT = "__veil_corrupt_record"
@@ -86,6 +93,10 @@ _OPTIONS = {"exactMath": True, "singleFile": True, "csv.multiLine": True}
 _CODECS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "uncompressed": "none"}
 _PQ_CODECS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "uncompressed": "none"}
 _ENCODINGS = {"utf-8": "UTF-8", "utf-16": "UTF-16", "latin-1": "ISO-8859-1"}
+BROADCAST_MAX_BYTES = 64 << 20
+"""Lookup tables up to this size (in Arrow) are broadcast to every executor; a larger one (the
+privacy search's table of distinct combinations, on data with millions of them) is joined by
+Spark's own strategy rather than copied whole into every executor's memory."""
 
 
 def _flag(value: str | bool, name: str) -> bool:
@@ -202,6 +213,40 @@ def _is_spark_error(err: BaseException) -> bool:
 
 
 # ---------------------------------------------------------------- the engine
+
+
+class _Job:
+    """One query's temporary views and functions, named uniquely in the (shared) session and
+    dropped when the query has been analysed: the analysed DataFrame holds what it needs, and
+    the session keeps no job leftovers."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self._suffix = uuid.uuid4().hex[:12]
+        self._views: list[str] = []
+        self._functions: list[str] = []
+
+    def __enter__(self) -> _Job:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for v in self._views:
+            with contextlib.suppress(Exception):
+                self.spark.catalog.dropTempView(v)
+        for f in self._functions:
+            with contextlib.suppress(Exception):
+                self.spark.sql(f"DROP TEMPORARY FUNCTION IF EXISTS {f}")
+
+    def view(self, df: Any, name: str) -> str:
+        unique = f"{name}_{self._suffix}"
+        df.createOrReplaceTempView(unique)
+        self._views.append(unique)
+        return unique
+
+    def function_name(self, name: str) -> str:
+        unique = f"{name}_{self._suffix}"
+        self._functions.append(unique)
+        return unique
 
 
 class SparkEngine:
@@ -488,83 +533,106 @@ class SparkEngine:
 
     def apply(self, src: Any, plan: Plan) -> Any:
         """The plan applied to a Spark DataFrame: a lazy DataFrame of the output columns."""
-        with quiet_query_context_logs():
-            return self._apply(src, plan)
+        with quiet_query_context_logs(), _Job(self.session()) as job:
+            return self._apply(job, src, plan)
 
-    def _apply(self, src: Any, plan: Plan) -> Any:
+    def _apply(self, job: _Job, src: Any, plan: Plan) -> Any:
         from pyspark.sql import functions as F
 
-        spark = self.session()
-        job = uuid.uuid4().hex[:12]
-        views: list[str] = []
-        functions: list[str] = []
-
-        def view(df: Any, name: str) -> str:
-            unique = f"{name}_{job}"
-            df.createOrReplaceTempView(unique)
-            views.append(unique)
-            return unique
-
-        try:
-            renames: dict[str, str] = {SOURCE_TABLE: view(src, SOURCE_TABLE)}
-            tables: dict[str, dict[str, str]] = {SOURCE_ALIAS: schema_names(src.schema)}
-            broadcast: list[str] = []
-            if plan.key_table.num_columns:
-                ctx = self._context_frame(spark, plan.key_table)
-                renames[KEY_TABLE] = view(ctx, KEY_TABLE)
-                tables[KEY_ALIAS] = schema_names(ctx.schema)
-                broadcast.append(KEY_ALIAS)
-            lookup_alias = self._lookup_aliases(plan)
-            for name, table in plan.lookups.items():
-                df = spark.createDataFrame(table)
-                renames[name] = view(F.broadcast(df), name)
-                alias = lookup_alias.get(name)
-                if alias:
-                    tables[alias] = schema_names(df.schema)
+        renames: dict[str, str] = {SOURCE_TABLE: job.view(src, SOURCE_TABLE)}
+        tables: dict[str, dict[str, str]] = {SOURCE_ALIAS: schema_names(src.schema)}
+        broadcast: list[str] = []
+        if plan.key_table.num_columns:
+            ctx = self._context_frame(job.spark, plan.key_table)
+            renames[KEY_TABLE] = job.view(ctx, KEY_TABLE)
+            tables[KEY_ALIAS] = schema_names(ctx.schema)
+            broadcast.append(KEY_ALIAS)
+        lookup_alias = self._lookup_aliases(plan)
+        for name, table in plan.lookups.items():
+            df = job.spark.createDataFrame(table)
+            small = table.nbytes <= BROADCAST_MAX_BYTES
+            renames[name] = job.view(F.broadcast(df) if small else df, name)
+            alias = lookup_alias.get(name)
+            if alias:
+                tables[alias] = schema_names(df.schema)
+                if small:
                     broadcast.append(alias)
-            udfs: dict[str, tuple[tuple[str, ...], str]] = {}
-            udf_names: dict[str, str] = {}
-            for u in plan.udfs:
-                unique = f"{u.name}_{job}"
-                udf_names[u.name] = unique
-                udfs[unique] = (u.arg_types, u.return_type)
-                _check_shippable(plan, u.name, u.fn)
-                self._register_udf(spark, unique, u.fn, u.arg_types, u.return_type)
-                functions.append(unique)
-            tree = self._renamed(plan.select(), renames, udf_names)
-            prepared = sql.prepare_for_spark(tree, tables, udfs, exact_math=self.exact_math)
-            for helper in sorted(prepared.helpers):
-                args, ret = sql.SPARK_HELPERS[helper]
-                self._register_udf(spark, helper, helper_function(helper), args, ret)
-            query = prepared.tree
-            if broadcast and isinstance(query, exp.Select):
-                query.set(
-                    "hint",
-                    exp.Hint(
-                        expressions=[
-                            exp.Anonymous(
-                                this="BROADCAST",
-                                expressions=[exp.to_identifier(a) for a in broadcast],
-                            )
-                        ]
-                    ),
-                )
-            text = sql.render(query, "spark")
-            with session_conf(spark, _PLAN_CONF):
-                try:
-                    return spark.sql(text)
-                except Exception as e:
-                    if _is_spark_error(e):
-                        raise translate_error(e) from None
-                    raise
-        finally:
-            # The analysed DataFrame holds what it needs; the session keeps no job leftovers.
-            for v in views:
-                with contextlib.suppress(Exception):
-                    spark.catalog.dropTempView(v)
-            for f in functions:
-                with contextlib.suppress(Exception):
-                    spark.sql(f"DROP TEMPORARY FUNCTION IF EXISTS {f}")
+        udfs: dict[str, tuple[tuple[str, ...], str]] = {}
+        udf_names: dict[str, str] = {}
+        for u in plan.udfs:
+            _check_shippable(plan, u.name, u.fn)
+            unique = job.function_name(u.name)
+            udf_names[u.name] = unique
+            udfs[unique] = (u.arg_types, u.return_type)
+            self._register_udf(job.spark, unique, u.fn, u.arg_types, u.return_type)
+        tree = self._renamed(plan.select(), renames, udf_names)
+        return self._query(job.spark, tree, tables, udfs, broadcast)
+
+    def _query(
+        self,
+        spark: Any,
+        tree: exp.Expression,
+        tables: Mapping[str, Mapping[str, str]],
+        udfs: Mapping[str, tuple[tuple[str, ...], str]],
+        broadcast: list[str],
+    ) -> Any:
+        """An engine-neutral query tree as a lazy Spark DataFrame: rewritten to compute what
+        DuckDB computes, its helper UDFs registered, the broadcast hint set, and analysed under
+        the plan settings (which the analysed expressions keep)."""
+        prepared = sql.prepare_for_spark(tree, tables, udfs, exact_math=self.exact_math)
+        for helper in sorted(prepared.helpers):
+            args, ret = sql.SPARK_HELPERS[helper]
+            self._register_udf(spark, helper, helper_function(helper), args, ret)
+        query = prepared.tree
+        if broadcast and isinstance(query, exp.Select):
+            query.set(
+                "hint",
+                exp.Hint(
+                    expressions=[
+                        exp.Anonymous(
+                            this="BROADCAST",
+                            expressions=[exp.to_identifier(a) for a in broadcast],
+                        )
+                    ]
+                ),
+            )
+        text = sql.render(query, "spark")
+        with session_conf(spark, _PLAN_CONF):
+            try:
+                return spark.sql(text)
+            except Exception as e:
+                if _is_spark_error(e):
+                    raise translate_error(e) from None
+                raise
+
+    def histogram(
+        self,
+        source: SourceSpec,
+        files: list[Path],
+        csv_columns: dict[str, str] | None,
+        qis: list[str],
+        sensitive: list[str],
+        *,
+        skip_bad_rows: bool = False,
+    ) -> Histogram:
+        """The quasi-identifier histogram (``veil.privacy.Histogram``) in one Spark GROUP BY:
+        only the distinct combinations and their counts reach the driver."""
+        with quiet_query_context_logs():
+            try:
+                src, _ = self.source_frame(source, files, csv_columns, reject=skip_bad_rows)
+                with _Job(self.session()) as job:
+                    renames = {SOURCE_TABLE: job.view(src, SOURCE_TABLE)}
+                    tree = self._renamed(histogram_query(qis, sensitive), renames, {})
+                    tables = {SOURCE_ALIAS: schema_names(src.schema)}
+                    counts = self._query(job.spark, tree, tables, {}, [])
+                table = counts.toArrow()
+            except VeilError:
+                raise
+            except Exception as e:
+                if _is_spark_error(e):
+                    raise translate_error(e, files) from None
+                raise
+        return histogram_from_arrow(table, qis, sensitive)
 
     @staticmethod
     def _lookup_aliases(plan: Plan) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -69,9 +69,7 @@ class Histogram:
         return {v: int(x) for v, x in zip(values, c, strict=True) if x}
 
 
-def _ident(name: str, dialect: str) -> str:
-    if dialect == "spark":
-        return "`" + name.replace("`", "``") + "`"
+def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -79,9 +77,9 @@ def histogram_sql(
     source_relation: str,
     qis: Sequence[str],
     sensitive: Sequence[str] = (),
-    dialect: Literal["duckdb", "spark"] = "duckdb",
 ) -> str:
-    """One GROUP BY that counts records per distinct combination, every value cast to text.
+    """One DuckDB GROUP BY that counts records per distinct combination, every value cast to
+    text (the engines run the same query from :func:`veil.anonymization.histogram_query`).
 
     ``source_relation`` is anything that may follow FROM (a table name, a function call, a
     parenthesized subquery with an alias). Output columns are named like the inputs, plus
@@ -92,13 +90,10 @@ def histogram_sql(
         raise PolicyError("the histogram needs at least one quasi-identifier")
     if len(set(cols)) != len(cols):
         raise PolicyError("a column is listed twice among quasi-identifiers and sensitive ones")
-    text = "STRING" if dialect == "spark" else "VARCHAR"
-    select = ", ".join(
-        f"CAST({_ident(c, dialect)} AS {text}) AS {_ident(c, dialect)}" for c in cols
-    )
+    select = ", ".join(f"CAST({_ident(c)} AS VARCHAR) AS {_ident(c)}" for c in cols)
     groups = ", ".join(str(i) for i in range(1, len(cols) + 1))
     return (
-        f"SELECT {select}, COUNT(*) AS {_ident(COUNT_COLUMN, dialect)} "
+        f"SELECT {select}, COUNT(*) AS {_ident(COUNT_COLUMN)} "
         f"FROM {source_relation} GROUP BY {groups}"
     )
 
