@@ -110,6 +110,54 @@ def test_tiny_token_space_retries_then_refuses(
         tok.tokenize(pa.array(["77x"]))
 
 
+def test_a_taken_token_is_retried_for_its_value_only(
+    vault_location: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new token that is already in the vault makes the insert read back; only that value
+    gets another token, and no value ends up with another value's token."""
+    backend, tok = make(vault_location, tmp_path)
+    [taken] = tok.tokenize(pa.array(["first"])).to_pylist()
+    fresh = tok._new_tokens
+    offered: list[int] = []
+
+    def one_taken(values: Any) -> list[str]:
+        tokens = fresh(values)
+        if not offered:
+            tokens[len(tokens) // 2] = taken
+        offered.append(len(values))
+        return tokens
+
+    monkeypatch.setattr(tok, "_new_tokens", one_taken)
+    values = [f"v{i}" for i in range(50)]
+    tokens = tok.tokenize(pa.array(values)).to_pylist()
+    assert offered == [50, 1]
+    assert taken not in tokens and len(set(tokens)) == 50
+    assert detok(backend).detokenize(tokens)[0] == values
+    assert len(raw_rows(vault_location, tmp_path)) == 51
+
+
+def test_random_mode_retries_a_token_offered_twice_in_a_batch(
+    vault_location: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend, tok = make(vault_location, tmp_path, mode="random")
+    fresh = tok._new_tokens
+    offered: list[int] = []
+
+    def all_alike(values: Any) -> list[str]:
+        tokens = fresh(values)
+        if not offered:
+            tokens = [tokens[0]] * len(tokens)
+        offered.append(len(values))
+        return tokens
+
+    monkeypatch.setattr(tok, "_new_tokens", all_alike)
+    values = ["a", "b", "c"]
+    tokens = tok.tokenize(pa.array(values)).to_pylist()
+    assert offered == [3, 2]
+    assert len(set(tokens)) == 3
+    assert detok(backend).detokenize(tokens)[0] == values
+
+
 def test_errors_are_specific(vault_location: tuple[str, str], tmp_path: Path) -> None:
     backend, tok = make(vault_location, tmp_path)
     tokens = tok.tokenize(pa.array(["v1", "v2", "v3"])).to_pylist()

@@ -7,9 +7,10 @@ optional expiry. Backends store and fetch rows in batches; all cryptography happ
 
 Concurrency contract (what makes "one token per value" hold across processes): rows are unique
 on ``(namespace, token)`` and on ``(namespace, lookup)``; :meth:`VaultBackend.insert` inserts a
-batch with ``ON CONFLICT DO NOTHING`` inside one transaction and then reads back, in the same
-transaction, the rows that now hold each lookup hash, so every process adopts whichever token
-won.
+batch in one transaction, skipping the rows whose token or lookup hash is taken (``ON CONFLICT
+DO NOTHING``). When every row went in, each holds its own token and lookup hash and nothing needs
+reading back; otherwise the rows that now hold the batch's lookup hashes (or tokens) are read
+back in the same transaction, so every process adopts whichever token won.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +43,62 @@ class VaultRow(NamedTuple):
     expires_at: int | None
 
 
+@dataclass(frozen=True)
+class RowBatch:
+    """New vault rows column by column, all sealed under one key version at the same time
+    (building a row object per value cost more than sealing the value)."""
+
+    tokens: list[str]
+    lookups: list[bytes] | None
+    """Lookup hashes of convergent tokens, in token order; None for random tokens."""
+    sealed: list[bytes]
+    key_version: int
+    created_at: int
+    expires_at: int | None
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def db_rows(self, namespace: str) -> Iterator[tuple[object, ...]]:
+        """``(namespace, *VaultRow)`` per row, in the column order of the vault table."""
+        n = len(self.tokens)
+        return zip(
+            repeat(namespace, n),
+            self.tokens,
+            repeat(None, n) if self.lookups is None else self.lookups,
+            repeat(self.key_version, n),
+            self.sealed,
+            repeat(self.created_at, n),
+            repeat(self.expires_at, n),
+            strict=False,  # the repeats are exactly n long; zip(strict=True) cannot see it
+        )
+
+
+class InsertOutcome(NamedTuple):
+    rejected: list[int]
+    """Positions in the batch of the rows that were not inserted (token or lookup hash taken)."""
+    holders: dict[bytes, VaultRow]
+    """When rows were rejected: the rows now holding the batch's lookup hashes."""
+
+
+def read_back(
+    batch: RowBatch, holders: dict[bytes, VaultRow], stored: dict[str, VaultRow]
+) -> InsertOutcome:
+    """The outcome of an insert that did not take every row, from the rows now holding the
+    batch's lookup hashes (convergent) or tokens (random). A row went in if the stored row has
+    its sealed value: nonces are random, so no two rows share one."""
+    if batch.lookups is not None:
+        found = [holders.get(lookup) for lookup in batch.lookups]
+    else:
+        found = [stored.get(token) for token in batch.tokens]
+    rejected = [
+        i
+        for i, (row, sealed) in enumerate(zip(found, batch.sealed, strict=True))
+        if row is None or row.sealed != sealed
+    ]
+    return InsertOutcome(rejected, holders)
+
+
 class VaultBackend(ABC):
     """Batched storage of vault rows. One instance per process; not shared across threads
     without the caller's lock (the tokenizer holds one)."""
@@ -58,14 +117,13 @@ class VaultBackend(ABC):
     def insert(
         self,
         namespace: str,
-        rows: Sequence[VaultRow],
+        batch: RowBatch,
         now: int,
         expired: Sequence[bytes] = (),
-    ) -> tuple[dict[bytes, VaultRow], set[str]]:
+    ) -> InsertOutcome:
         """In one transaction: delete the rows holding the lookup hashes ``expired`` if they
-        have expired by ``now``, insert ``rows`` skipping any that conflict (on token or
-        lookup), then return the rows now holding the new rows' lookup hashes and the set of
-        tokens of ``rows`` that were inserted."""
+        have expired by ``now``, insert the rows of ``batch`` skipping any that conflict (on
+        token or lookup), and say which were skipped and who holds their lookup hashes."""
 
     @abstractmethod
     def purge_expired(self, now: int, namespace: str | None = None) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from veil.errors import VaultCorruptError, VaultError
-from veil.vault.base import VaultBackend, VaultRow
+from veil.vault.base import InsertOutcome, RowBatch, VaultBackend, VaultRow, read_back
 
 _CHUNK = 4000  # bound parameters per statement (SQLite allows 32766)
 _COLUMNS = "token, lookup, key_version, sealed, created_at, expires_at"
@@ -48,6 +48,8 @@ class SqliteVault(VaultBackend):
                 os.chmod(path, 0o600)
             self._con.execute("PRAGMA busy_timeout = 60000")
             self._con.execute("PRAGMA journal_mode = WAL")
+            # Not NORMAL, although it would save an fsync per batch: in WAL mode it lets a power
+            # loss undo committed batches whose tokens are already in outputs.
             self._con.execute("PRAGMA synchronous = FULL")
             # Lookups and inserts hit random B-tree pages: keep them in memory.
             self._con.execute("PRAGMA cache_size = -131072")  # 128 MiB
@@ -88,10 +90,11 @@ class SqliteVault(VaultBackend):
         self._con.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._con.execute("COMMIT")
         except BaseException:
-            self._con.execute("ROLLBACK")
+            if self._con.in_transaction:  # also after a failed COMMIT, which can leave it open
+                self._con.execute("ROLLBACK")
             raise
-        self._con.execute("COMMIT")
 
     def _select(self, namespace: str, column: str, keys: Sequence[Any]) -> list[VaultRow]:
         out: list[VaultRow] = []
@@ -104,56 +107,55 @@ class SqliteVault(VaultBackend):
             out.extend(map(VaultRow._make, cur.fetchall()))
         return out
 
+    def _by_lookup(self, namespace: str, lookups: Sequence[bytes]) -> dict[bytes, VaultRow]:
+        return {r.lookup: r for r in self._select(namespace, "lookup", lookups) if r.lookup}
+
+    def _by_token(self, namespace: str, tokens: Sequence[str]) -> dict[str, VaultRow]:
+        return {r.token: r for r in self._select(namespace, "token", tokens)}
+
     def find_by_lookup(self, namespace: str, lookups: Sequence[bytes]) -> dict[bytes, VaultRow]:
         try:
-            return {r.lookup: r for r in self._select(namespace, "lookup", lookups) if r.lookup}
+            return self._by_lookup(namespace, lookups)
         except sqlite3.Error as e:
             raise self._error(e, "lookup failed") from None
 
     def find_by_token(self, namespace: str, tokens: Sequence[str]) -> dict[str, VaultRow]:
         try:
-            return {r.token: r for r in self._select(namespace, "token", tokens)}
+            return self._by_token(namespace, tokens)
         except sqlite3.Error as e:
             raise self._error(e, "token lookup failed") from None
 
     def insert(
         self,
         namespace: str,
-        rows: Sequence[VaultRow],
+        batch: RowBatch,
         now: int,
         expired: Sequence[bytes] = (),
-    ) -> tuple[dict[bytes, VaultRow], set[str]]:
-        lookups = [r.lookup for r in rows if r.lookup is not None]
-        plain = [r for r in rows if r.lookup is None]
+    ) -> InsertOutcome:
         try:
             with self._tx():
-                for chunk in _chunks(expired):
-                    marks = ",".join("?" * len(chunk))
-                    self._con.execute(
-                        f"DELETE FROM {self._t} WHERE namespace = ? AND expires_at IS NOT NULL "
-                        f"AND expires_at <= ? AND lookup IN ({marks})",
-                        (namespace, now, *chunk),
-                    )
-                self._con.executemany(
+                self._delete_expired(namespace, now, expired)
+                added = self._con.executemany(
                     f"INSERT INTO {self._t} (namespace, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT DO NOTHING",
-                    [(namespace, *r) for r in rows],
-                )
-                winners = {
-                    r.lookup: r for r in self._select(namespace, "lookup", lookups) if r.lookup
-                }
-                stored = {
-                    r.token: r for r in self._select(namespace, "token", [p.token for p in plain])
-                }
+                    batch.db_rows(namespace),
+                ).rowcount
+                if added == len(batch):  # each row holds its own token and lookup hash
+                    return InsertOutcome([], {})
+                holders = self._by_lookup(namespace, batch.lookups or [])
+                stored = self._by_token(namespace, batch.tokens) if batch.lookups is None else {}
+                return read_back(batch, holders, stored)
         except sqlite3.Error as e:
             raise self._error(e, "insert failed") from None
-        inserted = {
-            r.token
-            for r in rows
-            if (r.lookup is not None and (w := winners.get(r.lookup)) and w.sealed == r.sealed)
-            or (r.lookup is None and (s := stored.get(r.token)) and s.sealed == r.sealed)
-        }
-        return winners, inserted
+
+    def _delete_expired(self, namespace: str, now: int, lookups: Sequence[bytes]) -> None:
+        for chunk in _chunks(lookups):
+            marks = ",".join("?" * len(chunk))
+            self._con.execute(
+                f"DELETE FROM {self._t} WHERE namespace = ? AND expires_at IS NOT NULL "
+                f"AND expires_at <= ? AND lookup IN ({marks})",
+                (namespace, now, *chunk),
+            )
 
     def purge_expired(self, now: int, namespace: str | None = None) -> int:
         try:

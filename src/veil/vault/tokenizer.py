@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from veil.crypto.fpe import as_string_array
 from veil.errors import TokenExpiredError, TokenNotFoundError, VaultCorruptError, VaultError
-from veil.vault.base import VaultBackend, VaultRow
+from veil.vault.base import RowBatch, VaultBackend, VaultRow
 
 _NONCE = 12
 _ATTEMPTS = 16
@@ -92,6 +92,10 @@ class VersionKeys:
         return f"VersionKeys(version={self.version})"
 
 
+def _lookup_macs(keys: Sequence[VersionKeys]) -> list[hmac.HMAC]:
+    return [hmac.new(k.lookup, digestmod=hashlib.sha256) for k in keys]
+
+
 class Tokenizer:
     def __init__(
         self,
@@ -116,6 +120,7 @@ class Tokenizer:
         self._ns = namespace
         self._keys = list(keys)  # newest first
         self._aead = AESGCM(self._keys[0].seal)
+        self._macs = _lookup_macs(self._keys)
         self._mode = mode
         self._format = token_format
         self._prefix = prefix
@@ -130,7 +135,7 @@ class Tokenizer:
 
     # Picklable when built with an ``opener``: the copy opens its own vault connection and
     # starts with an empty cache, a fresh lock and fresh randomness.
-    _TRANSIENT = ("_backend", "_aead", "_cache", "_lock", "_rnd")
+    _TRANSIENT = ("_backend", "_aead", "_macs", "_cache", "_lock", "_rnd")
 
     def __getstate__(self) -> dict[str, object]:
         if self._opener is None:
@@ -141,6 +146,7 @@ class Tokenizer:
         self.__dict__.update(state)
         self._backend = None
         self._aead = AESGCM(self._keys[0].seal)
+        self._macs = _lookup_macs(self._keys)
         self._cache = {}
         self._lock = threading.Lock()
         self._rnd = _RandomPool()
@@ -168,24 +174,23 @@ class Tokenizer:
         p = self._prefix
         return [p + text[i : i + _TOKEN_CHARS] for i in range(0, _TOKEN_CHARS * k, _TOKEN_CHARS)]
 
-    def _rows(
-        self,
-        values: Sequence[bytes],
-        tokens: Sequence[str],
-        lookups: Sequence[bytes | None],
-        now: int,
-    ) -> list[VaultRow]:
+    def _seal(
+        self, values: Sequence[bytes], tokens: list[str], lookups: list[bytes] | None, now: int
+    ) -> RowBatch:
         version = self._keys[0].version
-        expires = now + self._ttl if self._ttl is not None else None
         nonces = os.urandom(_NONCE * len(values))
         seal = self._aead.encrypt
         ns = self._ns
-        out = []
-        for i, (value, token, lookup) in enumerate(zip(values, tokens, lookups, strict=True)):
+        sealed = []
+        for i, (value, token) in enumerate(zip(values, tokens, strict=True)):
             nonce = nonces[_NONCE * i : _NONCE * i + _NONCE]
-            sealed = nonce + seal(nonce, value, seal_aad(ns, token, version))
-            out.append(VaultRow(token, lookup, version, sealed, now, expires))
-        return out
+            sealed.append(nonce + seal(nonce, value, seal_aad(ns, token, version)))
+        expires = now + self._ttl if self._ttl is not None else None
+        return RowBatch(tokens, lookups, sealed, version, now, expires)
+
+    def _lookup_hashes(self, values: Sequence[bytes]) -> list[list[bytes]]:
+        """Each value's lookup hash under every key version, newest first."""
+        return [_hmac_each(mac, values) for mac in self._macs]
 
     # ------------------------------------------------------------------ tokenize
     def tokenize(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -197,8 +202,7 @@ class Tokenizer:
         # Values as bytes straight from the Arrow buffer; the per-job cache is keyed by them.
         slices = _slices(arr)
         with self._lock:
-            get = self._cache.get
-            tokens = [get(v) for v in slices]
+            tokens = list(map(self._cache.get, slices))
             if None in tokens:
                 valid = arr.is_valid().to_pylist() if arr.null_count else None
                 missing = list(
@@ -212,21 +216,36 @@ class Tokenizer:
                     if len(self._cache) + len(missing) > _CACHE_LIMIT:
                         self._cache.clear()
                     self._resolve(missing)
-                    get = self._cache.get
-                    tokens = [get(v) for v in slices]
+                    tokens = list(map(self._cache.get, slices))
         out = pa.array(tokens, pa.string())
         if arr.null_count:
             return pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.string()))
         return out
 
     def _resolve(self, values: list[bytes]) -> None:
+        """Caches a token for each value: the one in the vault, else a new one."""
         now = int(time.time())
-        encoded = values
-        per_version = [
-            [hmac.digest(k.lookup, e, hashlib.sha256) for e in encoded] for k in self._keys
-        ]
+        per_version = self._lookup_hashes(values)
+        pending, expired = self._adopt_found(values, per_version, now)
         newest = per_version[0]
+        for _ in range(_ATTEMPTS):
+            if not pending:
+                return
+            pending, expired = self._insert_new(values, newest, pending, expired, now)
+        raise VaultError(
+            f"{self._label}: no free token found for {len(pending)} value(s) after "
+            f"{_ATTEMPTS} attempts; the token space for values of this shape is nearly "
+            "exhausted (use format: opaque)"
+        )
+
+    def _adopt_found(
+        self, values: list[bytes], per_version: list[list[bytes]], now: int
+    ) -> tuple[list[int], list[bytes]]:
+        """Caches the live tokens the vault holds for ``values`` under any key version; returns
+        the positions of the values still without one, and the newest lookup hashes of expired
+        rows in the way."""
         found = self.backend.find_by_lookup(self._ns, [h for hs in per_version for h in hs])
+        newest = per_version[0]
         pending: list[int] = []
         expired: list[bytes] = []
         for i, v in enumerate(values):
@@ -240,29 +259,40 @@ class Tokenizer:
                         expired.append(hashes[i])
             else:
                 pending.append(i)
-        for _ in range(_ATTEMPTS):
-            if not pending:
-                return
-            chosen = [values[i] for i in pending]
-            rows = self._rows(chosen, self._new_tokens(chosen), [newest[i] for i in pending], now)
-            winners, _inserted = self.backend.insert(self._ns, rows, now, expired)
-            retry: list[int] = []
-            expired = []
-            for i in pending:
-                row = winners.get(newest[i])
-                if row is not None and (row.expires_at is None or row.expires_at > now):
-                    self._cache[values[i]] = row.token
-                else:
-                    if row is not None:
-                        expired.append(newest[i])  # another writer left an expired row
-                    retry.append(i)  # else our token collided with another value's token
-            pending = retry
-        if pending:
-            raise VaultError(
-                f"{self._label}: no free token found for {len(pending)} value(s) after "
-                f"{_ATTEMPTS} attempts; the token space for values of this shape is nearly "
-                "exhausted (use format: opaque)"
-            )
+        return pending, expired
+
+    def _insert_new(
+        self,
+        values: list[bytes],
+        newest: list[bytes],
+        pending: list[int],
+        expired: list[bytes],
+        now: int,
+    ) -> tuple[list[int], list[bytes]]:
+        """One insert of new tokens for ``values[pending]``; caches the token each value ends
+        up with (ours, or another writer's) and returns the positions to try again (our token
+        was taken by another value) and the expired rows in their way."""
+        chosen = [values[i] for i in pending]
+        batch = self._seal(chosen, self._new_tokens(chosen), [newest[i] for i in pending], now)
+        outcome = self.backend.insert(self._ns, batch, now, expired)
+        rejected = set(outcome.rejected)
+        self._cache.update(
+            (v, t)
+            for k, (v, t) in enumerate(zip(chosen, batch.tokens, strict=True))
+            if k not in rejected
+        )
+        retry: list[int] = []
+        in_the_way: list[bytes] = []
+        for k in outcome.rejected:
+            i = pending[k]
+            row = outcome.holders.get(newest[i])
+            if row is not None and (row.expires_at is None or row.expires_at > now):
+                self._cache[values[i]] = row.token  # another writer's token for this value
+                continue
+            if row is not None:
+                in_the_way.append(newest[i])  # another writer left an expired row
+            retry.append(i)
+        return retry, in_the_way
 
     def _tokenize_random(self, arr: pa.StringArray) -> pa.Array:
         values = arr.to_pylist()
@@ -274,22 +304,30 @@ class Tokenizer:
                 if not pending:
                     break
                 chosen = [str(values[i]).encode("utf-8") for i in pending]
-                tokens = self._new_tokens(chosen)
-                rows = self._rows(chosen, tokens, [None] * len(chosen), now)
-                _winners, inserted = self.backend.insert(self._ns, rows, now)
-                retry = []
-                for i, t in zip(pending, tokens, strict=True):
-                    if t in inserted:
+                batch = self._seal(chosen, self._new_tokens(chosen), None, now)
+                rejected = set(self.backend.insert(self._ns, batch, now).rejected)
+                for k, (i, t) in enumerate(zip(pending, batch.tokens, strict=True)):
+                    if k not in rejected:
                         out[i] = t
-                    else:
-                        retry.append(i)
-                pending = retry
+                pending = [pending[k] for k in sorted(rejected)]
             if pending:
                 raise VaultError(
                     f"{self._label}: no free token found for {len(pending)} value(s); the "
                     "token space for values of this shape is nearly exhausted"
                 )
         return pa.array(out, pa.string())
+
+
+def _hmac_each(mac: hmac.HMAC, values: Sequence[bytes]) -> list[bytes]:
+    """HMAC of each value, from a keyed object copied per value (keying HMAC again for every
+    value costs ~60% more)."""
+    copy = mac.copy
+    out = []
+    for value in values:
+        h = copy()
+        h.update(value)
+        out.append(h.digest())
+    return out
 
 
 def _slices(arr: pa.StringArray) -> list[bytes]:
