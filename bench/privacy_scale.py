@@ -1,4 +1,4 @@
-"""Adult scaled to 1M / 10M / 30M rows: DuckDB GROUP BY (the histogram) + optimal search.
+"""Adult scaled to 1M / 10M / 30M rows: DuckDB GROUP BY (the histogram) + search.
 
 The scaled data replicates Adult with perturbations so that the histogram grows with the rows:
 age moves by -3..+3 years, and 5% of education, occupation and native-country values are
@@ -6,9 +6,12 @@ replaced by another value of the column (pseudo-randomly from a hash of row and 
 data is the same on every run). It is built by DuckDB into bench/data/adult_<rows>.parquet once.
 
 Each size runs in a fresh process, timed from outside; the worker reports the GROUP BY and
-search times, the histogram size and its peak resident memory (``VmHWM``).
+search times, the histogram size and its peak resident memory (``VmHWM``). The search is the
+optimal lattice search by default; ``--algorithm mondrian`` runs Mondrian partitioning instead
+(which suppresses nothing, so its limit is 0).
 
     python bench/privacy_scale.py [--rows 1000000 10000000 30000000] [--limit 0.01]
+        [--algorithm optimal|heuristic|mondrian]
 """
 
 from __future__ import annotations
@@ -53,15 +56,17 @@ def peak_mb():
 import duckdb
 from veil.privacy import KAnonymity, anonymize_histogram, build_histogram, load_hierarchy
 path, adult, qis, limit = sys.argv[1], sys.argv[2], sys.argv[3].split(","), float(sys.argv[4])
+algorithm = sys.argv[5]
 con = duckdb.connect()
 t1 = time.perf_counter()
 hist = build_histogram(con, f"read_parquet('{path}')", qis)
 t2 = time.perf_counter()
 hs = {q: load_hierarchy(f"{adult}/adult_hierarchy_{q}.csv") for q in qis}
-r = anonymize_histogram(hist, hs, [KAnonymity(k=5)], limit, "loss")
+r = anonymize_histogram(hist, hs, [KAnonymity(k=5)], limit, "loss", algorithm)
 t3 = time.perf_counter()
 print(json.dumps({"records": hist.n_records, "histogram_rows": hist.n_rows,
-    "levels": list(r.levels.values()), "suppressed": r.suppressed_records,
+    "levels": list(r.levels.values()) if r.levels else f"{r.partitions:,} partitions",
+    "suppressed": r.suppressed_records,
     "loss": r.metric_value, "checked": r.nodes_checked, "import": t1 - t0,
     "group_by": t2 - t1, "search": t3 - t2,
     "peak_rss_mb": peak_mb()}))
@@ -120,14 +125,20 @@ def ensure_data(rows: int) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000, 30_000_000])
-    ap.add_argument("--limit", type=float, default=0.01)
+    ap.add_argument("--limit", type=float, default=None, help="default 0.01 (0 for Mondrian)")
+    ap.add_argument("--algorithm", choices=["optimal", "heuristic", "mondrian"], default="optimal")
     args = ap.parse_args()
+    mondrian = args.algorithm == "mondrian"
+    limit = args.limit if args.limit is not None else (0.0 if mondrian else 0.01)
+    if mondrian and limit > 0:
+        ap.error("Mondrian does not suppress records; use --limit 0")
     print(
-        f"# k=5, {len(QIS)} QIs, suppression limit {args.limit:.0%}, Loss; load "
+        f"# {args.algorithm}, k=5, {len(QIS)} QIs, suppression limit {limit:.0%}, Loss; load "
         f"{os.getloadavg()[0]:.1f}"
     )
     print(
-        "rows | histogram rows | wall s | GROUP BY s | search s | peak RSS MB | levels | supp | checked"
+        "rows | histogram rows | wall s | GROUP BY s | search s | peak RSS MB | levels | supp | "
+        "loss | checked"
     )
     for rows in args.rows:
         path = ensure_data(rows)
@@ -142,7 +153,8 @@ def main() -> None:
                 str(path),
                 str(ADULT),
                 ",".join(QIS),
-                str(args.limit),
+                str(limit),
+                args.algorithm,
             ],
             check=True,
             capture_output=True,
@@ -154,7 +166,7 @@ def main() -> None:
         print(
             f"{r['records']:,} | {r['histogram_rows']:,} | {wall:.1f} | {r['group_by']:.1f} | "
             f"{r['search']:.1f} | {r['peak_rss_mb']:.0f} | {r['levels']} | {r['suppressed']:,} | "
-            f"{r['checked']}",
+            f"{r['loss']:.5f} | {r['checked']}",
             flush=True,
         )
 

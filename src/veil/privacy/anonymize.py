@@ -367,10 +367,9 @@ def _combinations(
 def _mondrian_plan(ev: Evaluator, m: MondrianOutcome) -> AnonymizationPlan:
     qis = ev.qis
     gen_cols = {
-        q: _labels(
-            [lab[a] for lab in m.labels] or ["*"],
-            m.row_partition if m.feasible else np.zeros(ev.histogram.n_rows, np.int64),
-        )
+        q: _labels(m.label_values[a], m.label_codes[m.row_partition, a])
+        if m.feasible
+        else _labels(["*"], np.zeros(ev.histogram.n_rows, np.int64))
         for a, q in enumerate(qis)
     }
     flags = np.full(ev.histogram.n_rows, not m.feasible)
