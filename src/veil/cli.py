@@ -78,7 +78,7 @@ def main(ctx: click.Context, quiet: bool, log_format: str) -> None:
 @click.option(
     "--threads", type=int, default=None, help="DuckDB worker threads (default: all cores)."
 )
-@click.option("--memory-limit", default=None, help="DuckDB memory limit (default 1GB), e.g. 4GB.")
+@click.option("--memory-limit", default=None, help="DuckDB memory limit (default 2GB), e.g. 4GB.")
 @click.option(
     "--engine",
     type=click.Choice(["duckdb", "spark"]),
