@@ -95,13 +95,12 @@ def principals(tmp_path: Path) -> Principals:
 @pytest.fixture
 def pg_table() -> Iterator[str]:
     """A schema-qualified table name in a throw-away PostgreSQL schema (dropped afterwards)."""
-    psycopg = pytest.importorskip("psycopg")
+    import psycopg
+
     schema = f"veil_test_{secrets.token_hex(6)}"
-    try:
-        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as con:
-            con.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.OperationalError as e:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(e).__name__}")
+    # PostgreSQL is a required service for these tests: unreachable is a failure, not a skip.
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
     try:
         yield f"{schema}.tokens"
     finally:

@@ -566,25 +566,13 @@ def test_anonymize_spark_dataframe(spark: Any, environ: dict[str, str]) -> None:
     assert not [t for t in spark.catalog.listTables() if t.name.startswith("__veil")]
 
 
-def _spark_or_xfail(policy: Path, environ: dict[str, str]) -> veil.RunResult:
-    """Python transforms whose objects hold native state (AES contexts, vault connections)
-    run on Spark once their classes can be pickled (rebuilt on the executors); until then the
-    engine refuses them with a clear error, and the parity test is an expected failure."""
-    try:
-        return veil.run(policy, environ=environ, engine="spark")
-    except veil.EngineError as e:
-        if "cannot be sent to Spark executors" in str(e):
-            pytest.xfail(str(e))
-        raise
-
-
 @pytest.mark.parametrize("variant", UDF_VARIANTS, ids=[v[0] for v in UDF_VARIANTS])
 def test_python_transforms(
     spark: Any, tmp_path: Path, environ: dict[str, str], variant: tuple[str, str, dict[str, Any]]
 ) -> None:
     pq.write_table(matrix_table([variant]), tmp_path / "in.parquet")
     policy = write_policy(tmp_path, "in.parquet", "out.parquet", _columns([variant]))
-    spark_run = _spark_or_xfail(policy, environ)
+    spark_run = veil.run(policy, environ=environ, engine="spark")
     duck = veil.run(policy, environ=environ)
     assert_same_tables(
         pq.read_table(duck.output).sort_by("_rid"), pq.read_table(spark_run.output).sort_by("_rid")
@@ -614,7 +602,7 @@ def test_tokenize_parity(spark: Any, tmp_path: Path, environ: dict[str, str]) ->
     }
     policy = write_policy(tmp_path, "in.parquet", "out.parquet", columns)
     # Spark first (the vault is empty: tokens are minted on the executors), then DuckDB.
-    spark_run = _spark_or_xfail(policy, environ)
+    spark_run = veil.run(policy, environ=environ, engine="spark")
     s = pq.read_table(spark_run.output)
     duck = veil.run(policy, environ=environ)
     d = pq.read_table(duck.output)

@@ -30,6 +30,7 @@ alone passed, which can raise the suppressed count.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, ClassVar, Literal
@@ -91,11 +92,13 @@ class _Model(BaseModel):
         """A lower bound on the size of any class that satisfies the model."""
         return 1
 
+    @abstractmethod
     def bind(self, ctx: ModelContext) -> Check:
-        raise NotImplementedError
+        """The vectorized check of this model for one histogram."""
 
+    @abstractmethod
     def describe(self) -> str:
-        raise NotImplementedError
+        """One line for reports, e.g. ``5-anonymity``."""
 
 
 class KAnonymity(_Model):
