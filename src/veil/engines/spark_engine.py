@@ -676,35 +676,8 @@ class SparkEngine:
     def table_schema(self, table: Any) -> dict[str, str]:
         return schema_names(table.schema)
 
+    @quiet_query_context_logs()
     def execute(
-        self,
-        plan: Plan,
-        source: SourceSpec,
-        files: list[Path],
-        csv_columns: dict[str, str] | None,
-        out_path: Path,
-        out_format: str,
-        *,
-        partition_by: list[str] | None = None,
-        compression: str = "zstd",
-        quarantine_path: Path | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> ExecResult:
-        with quiet_query_context_logs():
-            return self._execute(
-                plan,
-                source,
-                files,
-                csv_columns,
-                out_path,
-                out_format,
-                partition_by=partition_by,
-                compression=compression,
-                quarantine_path=quarantine_path,
-                progress=progress,
-            )
-
-    def _execute(
         self,
         plan: Plan,
         source: SourceSpec,

@@ -25,7 +25,7 @@ surnames, or after a cue such as ``Mr.``/``with``); names outside the dictionari
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,20 +49,7 @@ EntityName = Literal[
     "street_address",
     "person",
 ]
-_ALL: list[EntityName] = [
-    "email",
-    "url",
-    "iban",
-    "credit_card",
-    "us_ssn",
-    "us_itin",
-    "mac_address",
-    "ip_address",
-    "date",
-    "phone",
-    "street_address",
-    "person",
-]
+_ALL: list[EntityName] = list(get_args(EntityName))
 _SUBKEY_MESSAGE = "veil:redact_entities:span-subkey"
 
 
