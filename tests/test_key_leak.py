@@ -8,7 +8,6 @@ import json
 import logging
 from pathlib import Path
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import hashes
@@ -95,7 +94,7 @@ def test_sql_text_and_query_plans_hold_no_key_material(
     plan = build_plan(loaded, schema, _key_provider(loaded, environ))
     pad_columns = [c for c in plan.key_table.column_names if c.startswith("k")]
     assert len(pad_columns) == 2 * len(PURPOSES)  # every purpose really used a key
-    con = duckdb.connect()
+    con = engine.connect()  # with veil's helper functions registered
     con.execute(f"CREATE TABLE __veil_source AS SELECT * FROM read_csv('{files[0]}')")
     for name, table in plan.tables().items():
         con.register(name, table)

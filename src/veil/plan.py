@@ -158,11 +158,10 @@ class _Planner:
             self._ctx_columns[f"k{slot}_o"] = pa.array([opad], pa.binary())
             use = self._key_uses.setdefault(key, KeyUse(info=self.keys.info(key), purposes=[]))
             use.purposes.append(purpose)
-        inner = sql.sha256_hex(
-            sql.concat(sql.col(f"k{slot}_i", KEY_ALIAS), sql.utf8_bytes(message))
-        )
         return self.share(
-            sql.sha256_hex(sql.concat(sql.col(f"k{slot}_o", KEY_ALIAS), sql.unhex(inner)))
+            sql.hmac_sha256_hex(
+                message, sql.col(f"k{slot}_i", KEY_ALIAS), sql.col(f"k{slot}_o", KEY_ALIAS)
+            )
         )
 
     def share(self, expression: exp.Expression) -> exp.Expression:

@@ -29,6 +29,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.spark import Spark
 from sqlglot.errors import UnsupportedError
 
+from veil import native
 from veil.errors import EngineError
 
 # Characters treated as "content" by masking: any Unicode letter or digit. RE2 (DuckDB) and
@@ -60,6 +61,31 @@ class VeilRaise(exp.Expression, exp.Func):
     """Fail the query with a fixed message (never a data value)."""
 
     arg_types = {"this": True}
+
+
+class VeilHmacSha256Hex(exp.Expression, exp.Func):
+    """Lowercase hex HMAC-SHA-256 (RFC 2104) of the UTF-8 bytes of the text ``this``. ``inner``
+    and ``outer`` are the key's two 64-byte pad blocks, columns of the key table (never literals:
+    key material stays out of SQL text)."""
+
+    arg_types = {"this": True, "inner": True, "outer": True}
+
+
+HMAC_SHA256_HEX = "__veil_hmac_sha256_hex"
+"""DuckDB helper (veil.engines.duckdb_udfs, native code): the HMAC in two SHA-256 compressions."""
+
+
+def _hmac_in_sql(e: VeilHmacSha256Hex) -> exp.Expression:
+    """The HMAC as plain SQL: sha256(opad || sha256(ipad || message)), four compressions."""
+    inner = sha256_hex(concat(e.args["inner"], utf8_bytes(e.this)))
+    return sha256_hex(concat(e.args["outer"], unhex(inner)))
+
+
+def _duckdb_hmac(gen: Any, e: VeilHmacSha256Hex) -> str:
+    if not native.hmac_enabled():
+        return str(gen.sql(_hmac_in_sql(e)))
+    args = ", ".join(gen.sql(e, part) for part in ("this", "inner", "outer"))
+    return f"{HMAC_SHA256_HEX}({args})"
 
 
 def _duckdb_hex_to_int(gen: Any, e: VeilHexToInt) -> str:
@@ -415,6 +441,7 @@ class VeilDuckDB(DuckDB):
         TRANSFORMS = {
             **DuckDB.Generator.TRANSFORMS,
             VeilHexToInt: _duckdb_hex_to_int,
+            VeilHmacSha256Hex: _duckdb_hmac,
             VeilAddDays: _duckdb_add_days,
             VeilRaise: lambda gen, e: f"ERROR({gen.sql(e, 'this')})",
             VeilListAt: lambda gen, e: (
@@ -436,6 +463,7 @@ class VeilSpark(Spark):
         TRANSFORMS = {
             **Spark.Generator.TRANSFORMS,
             VeilHexToInt: _spark_hex_to_int,
+            VeilHmacSha256Hex: lambda gen, e: gen.sql(_hmac_in_sql(e)),
             VeilAddDays: _spark_add_days_typed,
             VeilRaise: lambda gen, e: f"RAISE_ERROR({gen.sql(e, 'this')})",
             VeilListAt: lambda gen, e: (
@@ -538,6 +566,14 @@ def if_null_then_null(value: exp.Expression, result: exp.Expression) -> exp.Expr
 
 def case(whens: Sequence[tuple[exp.Expr, exp.Expr]], default: exp.Expression) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in whens], default=default)
+
+
+def hmac_sha256_hex(
+    message: exp.Expression, inner_pad: exp.Expression, outer_pad: exp.Expression
+) -> exp.Expression:
+    """Lowercase hex HMAC-SHA-256 of the text ``message`` under the key whose pad blocks are
+    the binary columns ``inner_pad`` and ``outer_pad``."""
+    return VeilHmacSha256Hex(this=message, inner=inner_pad, outer=outer_pad)
 
 
 def sha256_hex(data: exp.Expression) -> exp.Expression:
@@ -766,6 +802,7 @@ class _SparkRewriter:
         if isinstance(
             e,
             exp.SHA2
+            | VeilHmacSha256Hex
             | exp.ToBase64
             | exp.Substring
             | exp.Left

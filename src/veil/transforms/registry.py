@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 
 from pydantic import Field
 
@@ -73,5 +73,9 @@ def _build_union() -> Any:
     return Annotated[Union[tuple(members)], Field(discriminator="type")]  # noqa: UP007
 
 
-TransformSpec = _build_union()
+if TYPE_CHECKING:
+    # Type checkers see the common base; pydantic validates against the discriminated union.
+    TransformSpec: TypeAlias = Transform | None
+else:
+    TransformSpec = _build_union()
 """The pydantic type of a column's ``transform``: discriminated by ``type`` (and ``method``)."""
