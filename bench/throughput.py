@@ -9,6 +9,8 @@ Compares, interleaved in every repetition (so machine noise hits all variants al
 * copy-8cols     the same COPY of only the 8 columns the policy outputs, unchanged (same I/O
                  volume as veil; the difference to veil is the cost of the transforms).
 * veil           ``veil.run(bench/policies/nofake.yaml)`` in-process: 8 transformed columns.
+* veil sql-hmac  the same with VEIL_NATIVE=0: keyed digests in plain SQL (four SHA-256
+                 compressions each) instead of the native batch HMAC (two).
 * veil CLI       ``veil run`` of the same policy as a subprocess (import + start-up included).
 * veil+fake      ``veil.run(bench/policies/fake.yaml)``: the 8 columns PLUS fake first_name and
                  last_name (10 output columns; fake is added, nothing is replaced).
@@ -21,9 +23,11 @@ The key is random per run, passed through $VEIL_BENCH_KEY and never printed.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -32,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
 import veil  # noqa: E402
+from veil import native  # noqa: E402
 
 NOFAKE_COLUMNS = list(c.load_template("nofake")["columns"])
 
@@ -51,6 +56,17 @@ def duckdb_copy(data: Path, out: Path, columns: list[str] | None = None) -> None
 def veil_inprocess(policy: Path, env: dict[str, str], rows: int) -> None:
     result = veil.run(policy, environ=env)
     assert result.rows_out == rows, (result.rows_out, rows)
+
+
+def without_native(fn: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        os.environ[native.DISABLE_ENV] = "0"
+        try:
+            fn()
+        finally:
+            del os.environ[native.DISABLE_ENV]
+
+    return run
 
 
 def veil_cli(policy: Path, env: dict[str, str]) -> None:
@@ -89,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": lambda: duckdb_copy(data, out_base),
         "copy-8cols": lambda: duckdb_copy(data, out_base8, NOFAKE_COLUMNS),
         "veil": lambda: veil_inprocess(p_nofake, env, args.rows),
+        "veil sql-hmac": without_native(lambda: veil_inprocess(p_nofake, env, args.rows)),
         "veil CLI": lambda: veil_cli(p_nofake, env),
         "veil+fake": lambda: veil_inprocess(p_fake, env, args.rows),
         "veil+fake CLI": lambda: veil_cli(p_fake, env),
@@ -97,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": out_base,
         "copy-8cols": out_base8,
         "veil": c.OUT / f"tp_nofake_{args.rows}.parquet",
+        "veil sql-hmac": c.OUT / f"tp_nofake_{args.rows}.parquet",
         "veil CLI": c.OUT / f"tp_nofake_{args.rows}.parquet",
         "veil+fake": c.OUT / f"tp_fake_{args.rows}.parquet",
         "veil+fake CLI": c.OUT / f"tp_fake_{args.rows}.parquet",
@@ -152,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             "veil / copy-8cols (transform cost, same output columns): "
             f"{med['veil'] / med['copy-8cols']:.2f}x"
         )
+    if {"veil", "veil sql-hmac"} <= med.keys():
+        print(f"native HMAC saves {med['veil sql-hmac'] - med['veil']:.2f}s over SQL HMAC")
     if {"veil", "veil CLI"} <= med.keys():
         print(f"CLI start-up + import overhead: {med['veil CLI'] - med['veil']:+.2f}s")
     if {"veil", "veil+fake"} <= med.keys():
@@ -162,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if {"veil CLI", "veil+fake CLI"} <= med.keys():
         print(f"fake via CLI: {med['veil+fake CLI'] - med['veil CLI']:+.2f}s")
     parts = []
-    for name in ("veil", "veil CLI", "veil+fake", "veil+fake CLI"):
+    for name in ("veil", "veil sql-hmac", "veil CLI", "veil+fake", "veil+fake CLI"):
         if name in med:
             parts.append(f"{name}/baseline = {med[name] / base:.2f}x")
     lead = med.get("veil")

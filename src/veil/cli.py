@@ -366,10 +366,12 @@ def schema(out: Path | None) -> None:
 from veil.cli_keys import access as _access_group  # noqa: E402
 from veil.cli_keys import keys as _keys_group  # noqa: E402
 from veil.cli_keys import reveal as _reveal_command  # noqa: E402
+from veil.cli_keys import vault as _vault_group  # noqa: E402
 from veil.cli_scan import scan as _scan  # noqa: E402
 
 main.add_command(_keys_group)
 main.add_command(_access_group)
+main.add_command(_vault_group)
 main.add_command(_reveal_command)
 main.add_command(_scan)
 

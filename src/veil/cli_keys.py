@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -78,13 +79,14 @@ class _KeyringTarget:
 
 
 def _authorize_admin(
-    target: _KeyringTarget,
+    audit: Callable[[str, dict[str, Any], str | None], object],
     access: Path | None,
     principal: str | None,
     api_key_file: Path | None,
     key: str,
 ) -> str | None:
-    """With an access file (--access or $VEIL_ACCESS), require administer_keys on ``key``."""
+    """With an access file (--access or $VEIL_ACCESS), require administer_keys on ``key``;
+    a refusal is audited (``keys.denied``) through ``audit``."""
     from veil.access.control import ACCESS_ENV, AccessControl
 
     path = access if access is not None else os.environ.get(ACCESS_ENV)
@@ -97,9 +99,7 @@ def _authorize_admin(
         who = control.authenticate(principal, _read_api_key(api_key_file))
         control.require(who, "administer_keys", key)
     except VeilError as e:
-        target.audit(
-            "keys.denied", {"key": key, "principal": principal, "error": type(e).__name__}, None
-        )
+        audit("keys.denied", {"key": key, "principal": principal, "error": type(e).__name__}, None)
         raise
     return who.name
 
@@ -201,7 +201,7 @@ def _change(
     try:
         check_key_name(name)
         target = _KeyringTarget(keyring, policy, master_key_env, master_key_file)
-        actor = _authorize_admin(target, access, principal, api_key_file, name)
+        actor = _authorize_admin(target.audit, access, principal, api_key_file, name)
         if action == "create":
             info = Keyring.create_key(target.path, target.master, name)
         elif action == "rotate":
@@ -221,6 +221,55 @@ def _change(
         f"{verb} key {name!r} version {info.version} (fingerprint {info.fingerprint}) in "
         f"{target.path}",
         extra={"fields": {"event": f"keys.{verb}", "key": name, "version": info.version}},
+    )
+
+
+@keys.command("rewrap")
+@click.option(
+    "--new-master-key-env", default=None, help="Environment variable holding the new master key."
+)
+@click.option(
+    "--new-master-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the new master key (mode 600, outside any repository).",
+)
+@_keyring_options
+@_admin_options
+def keys_rewrap(
+    new_master_key_env: str | None, new_master_key_file: Path | None, **opts: Any
+) -> None:
+    """Rotate the master key: re-wrap the keyring's data key under a new master key.
+
+    The current master key opens the keyring (--master-key-env/--master-key-file, the policy's
+    settings or $VEIL_MASTER_KEY); the new one is named with --new-master-key-env or
+    --new-master-key-file. Key versions and the values made under them do not change. With an
+    access file, administer_keys on all keys ("*") is required."""
+    from veil.keys.keyring import Keyring
+    from veil.keys.master import master_key_from
+
+    try:
+        if (new_master_key_env is None) == (new_master_key_file is None):
+            raise PolicyError("give exactly one of --new-master-key-env or --new-master-key-file")
+        target = _KeyringTarget(
+            opts["keyring"], opts["policy"], opts["master_key_env"], opts["master_key_file"]
+        )
+        actor = _authorize_admin(
+            target.audit, opts["access"], opts["principal"], opts["api_key_file"], "*"
+        )
+        new_master = master_key_from(env_name=new_master_key_env, file=new_master_key_file)
+        names = Keyring.rewrap(target.path, target.master, new_master)
+        target.audit(
+            "keys.rewrapped",
+            {"old_master": target.master.description, "new_master": new_master.description},
+            actor,
+        )
+    except VeilError as e:
+        _fail(e)
+    log.info(
+        f"re-wrapped keyring {target.path} ({len(names)} keys) under {new_master.description}; "
+        "the old master key no longer opens it",
+        extra={"fields": {"event": "keys.rewrapped", "keys": len(names)}},
     )
 
 
@@ -267,6 +316,62 @@ def keys_list(as_json: bool, **opts: Any) -> None:
     Console().print(table)
     if not entries:
         click.echo("no keys yet: `veil keys create NAME`")
+
+
+# --------------------------------------------------------------------------- vault
+@click.group()
+def vault() -> None:
+    """Maintain the token vaults of a policy's tokenize columns."""
+
+
+@vault.command("purge")
+@click.argument("policy", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    help="Only this tokenize column (repeatable; default: every tokenize column).",
+)
+@_admin_options
+def vault_purge(
+    policy: Path,
+    columns: tuple[str, ...],
+    access: Path | None,
+    principal: str | None,
+    api_key_file: Path | None,
+) -> None:
+    """Delete expired tokens (ttl_days) from the vaults of POLICY's tokenize columns.
+
+    Expired tokens can no longer be revealed; this removes their sealed rows. With an access
+    file, administer_keys on each column's key is required (its keyring name for a keyring
+    key). Every purge is audited."""
+    from veil.policy.load import load_policy
+    from veil.run import _audit_log
+    from veil.vault.purge import purge_expired, tokenize_columns
+
+    try:
+        loaded = load_policy(policy)
+        log_ = _audit_log(loaded, None)
+        targets = tokenize_columns(loaded, columns)
+        actor = None
+        for t in targets.values():
+            spec = loaded.policy.keys[t.key]  # a keyring key is granted by its keyring name
+            name = spec.keyring if spec.keyring is not None else t.key
+            actor = _authorize_admin(log_.append, access, principal, api_key_file, name)
+        purged = purge_expired(loaded, list(targets))
+        for p in purged:
+            data = {"column": p.column, "key": p.key, "vault": p.vault, "domain": p.domain}
+            log_.append("vault.purged", {**data, "rows": p.rows}, actor=actor)
+    except VeilError as e:
+        _fail(e)
+    if not purged:
+        log.info(f"policy {policy} has no tokenize columns: nothing to purge")
+    for p in purged:
+        log.info(
+            f"column {p.column!r}: purged {p.rows} expired tokens from {p.vault} "
+            f"(domain {p.domain!r})",
+            extra={"fields": {"event": "vault.purged", "column": p.column, "rows": p.rows}},
+        )
 
 
 # --------------------------------------------------------------------------- access

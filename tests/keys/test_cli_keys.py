@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,6 +117,79 @@ def test_keys_admin_needs_the_permission_when_an_access_file_is_given(
     assert events[0]["actor"] == "root"
 
 
+def test_keys_rewrap_moves_the_keyring_to_a_new_master_key(
+    runner: CliRunner, tmp_path: Path, master_hex: str
+) -> None:
+    ring = tmp_path / "ring.json"
+    new_hex = os.urandom(32).hex()
+    env = {"VEIL_MASTER_KEY": master_hex, "VEIL_KEYRING": str(ring), "NEW_MASTER": new_hex}
+    assert runner.invoke(main, ["keys", "create", "main"], env=env).exit_code == 0
+    assert runner.invoke(main, ["keys", "rotate", "main"], env=env).exit_code == 0
+    old_master = LocalMasterKey(bytes.fromhex(master_hex), "old")
+    before = Keyring.open(ring, old_master)
+    material = {v: before.material("main", v) for v in (1, 2)}
+
+    r = runner.invoke(main, ["keys", "rewrap"], env=env)
+    assert r.exit_code == 2 and "exactly one of" in r.output
+    unchanged = ring.read_bytes()
+    wrong = {**env, "VEIL_MASTER_KEY": os.urandom(32).hex()}
+    r = runner.invoke(main, ["keys", "rewrap", "--new-master-key-env", "NEW_MASTER"], env=wrong)
+    assert r.exit_code == 3 and "wrong master key" in r.output
+    assert ring.read_bytes() == unchanged
+
+    r = runner.invoke(main, ["keys", "rewrap", "--new-master-key-env", "NEW_MASTER"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "re-wrapped" in r.output and "env:NEW_MASTER" in r.output
+    after = Keyring.open(ring, LocalMasterKey(bytes.fromhex(new_hex), "new"))
+    assert {v: after.material("main", v) for v in (1, 2)} == material
+    assert after.current_version("main") == 2
+    assert stat.S_IMODE(ring.stat().st_mode) == 0o600
+    r = runner.invoke(main, ["keys", "list"], env=env)  # the old master key no longer opens it
+    assert r.exit_code == 3 and "wrong master key" in r.output
+    r = runner.invoke(main, ["keys", "list"], env={**env, "VEIL_MASTER_KEY": new_hex})
+    assert r.exit_code == 0, r.output
+
+    audit = (tmp_path / "audit.jsonl").read_text()
+    events = [json.loads(x) for x in audit.splitlines()]
+    assert events[-1]["event"] == "keys.rewrapped"
+    assert events[-1]["data"]["new_master"] == "env:NEW_MASTER"
+    secrets_ = [master_hex, new_hex, *(m.hex() for m in material.values())]
+    assert all(x not in audit + r.output for x in secrets_)
+
+
+def test_keys_rewrap_needs_administer_keys_on_every_key(
+    runner: CliRunner, tmp_path: Path, master_hex: str
+) -> None:
+    access = Principals(tmp_path / "access.yaml")
+    access.role("team_admin", {"permission": "administer_keys", "keys": ["team-*"]})
+    access.role("admin", {"permission": "administer_keys", "keys": ["*"]})
+    team_key = access.add("team", "team_admin")
+    root_key = access.add("root", "admin")
+    ring = tmp_path / "ring.json"
+    env = {
+        "VEIL_MASTER_KEY": master_hex,
+        "VEIL_KEYRING": str(ring),
+        "VEIL_ACCESS": str(tmp_path / "access.yaml"),
+        "NEW_MASTER": os.urandom(32).hex(),
+    }
+    rewrap = ["keys", "rewrap", "--new-master-key-env", "NEW_MASTER", "--principal"]
+    r = runner.invoke(
+        main,
+        ["keys", "create", "team-a", "--principal", "team"],
+        env={**env, "VEIL_API_KEY": team_key},
+    )
+    assert r.exit_code == 0, r.output
+    unchanged = ring.read_bytes()
+    r = runner.invoke(main, [*rewrap, "team"], env={**env, "VEIL_API_KEY": team_key})
+    assert r.exit_code == 9 and "may not administer keys *" in r.output
+    assert ring.read_bytes() == unchanged
+    r = runner.invoke(main, [*rewrap, "root"], env={**env, "VEIL_API_KEY": root_key})
+    assert r.exit_code == 0, r.output
+    events = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["keys.created", "keys.denied", "keys.rewrapped"]
+    assert events[-1]["actor"] == "root"
+
+
 def test_access_new_key(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "alice.key"
     r = runner.invoke(main, ["access", "new-key", "alice", "--out", str(out)])
@@ -178,3 +252,70 @@ def test_reveal_cli(
     assert r.exit_code == 8 and "value #1 is not a token" in r.output
     r = runner.invoke(main, [*base, "--column", "name"], env=env)
     assert r.exit_code == 2 and "no values" in r.output
+
+
+def test_vault_purge_deletes_only_expired_tokens_and_is_audited(
+    runner: CliRunner,
+    tmp_path: Path,
+    policy_file: Callable[..., Path],
+    principals: Principals,
+    kenv: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    import veil.vault.purge as purge_module
+
+    policy = policy_file(
+        {
+            "name": {
+                "class": "identifier",
+                "transform": {"type": "tokenize", "key": "k", "vault": "v.sqlite", "ttl_days": 1},
+            },
+            "city": {
+                "class": "identifier",
+                "transform": {"type": "tokenize", "key": "k", "vault": "v.sqlite", "domain": "c"},
+            },
+        }
+    )
+    table = pa.table({"name": ["Ann", "Bob", "Cy"], "city": ["Oslo", "Rome", "Oslo"]})
+    veil.anonymize(table, policy, environ=kenv)
+
+    def rows() -> dict[str, int]:
+        with sqlite3.connect(tmp_path / "v.sqlite") as con:
+            return dict(
+                con.execute("SELECT namespace, count(*) FROM veil_tokens GROUP BY 1").fetchall()
+            )
+
+    assert rows() == {"default": 3, "c": 2}
+    r = runner.invoke(main, ["vault", "purge", str(policy)], env=kenv)
+    assert r.exit_code == 0, r.output
+    assert "column 'name': purged 0 expired tokens" in r.output
+    assert rows() == {"default": 3, "c": 2}  # nothing has expired yet
+
+    later = time.time() + 2 * 86400
+    monkeypatch.setattr(purge_module.time, "time", lambda: later)
+    r = runner.invoke(main, ["vault", "purge", str(policy), "--column", "name"], env=kenv)
+    assert r.exit_code == 0, r.output
+    assert "column 'name': purged 3 expired tokens" in r.output and "'city'" not in r.output
+    assert rows() == {"c": 2}  # tokens without ttl_days never expire
+
+    r = runner.invoke(main, ["vault", "purge", str(policy), "--column", "email"], env=kenv)
+    assert r.exit_code == 2 and "no tokenize column 'email'" in r.output
+
+    principals.role("reader", {"permission": "detokenize", "columns": ["customers.*"]})
+    key = principals.add("bob", "reader")
+    r = runner.invoke(
+        main,
+        ["vault", "purge", str(policy), "--principal", "bob", "--access", str(principals.path)],
+        env={**kenv, "VEIL_API_KEY": key},
+    )
+    assert r.exit_code == 9 and "may not administer keys main" in r.output
+    events = [json.loads(x) for x in (tmp_path / ".veil" / "audit.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events if e["event"].startswith(("vault", "keys"))] == [
+        "vault.purged",
+        "vault.purged",
+        "vault.purged",
+        "keys.denied",
+    ]
+    assert [e["data"]["rows"] for e in events if e["event"] == "vault.purged"] == [0, 0, 3]

@@ -26,7 +26,10 @@ cannot be moved to another name or version unnoticed; the whole document is auth
 tampering with the metadata, is detected. A destroyed version keeps only its fingerprint: values
 made under it can no longer be reversed (crypto-shredding).
 
-Changes (create, rotate, destroy) run under an exclusive ``flock`` on ``<keyring>.lock``,
+The master key itself is rotated with :meth:`Keyring.rewrap` (``veil keys rewrap``): the data
+key is unwrapped with the old master key and wrapped with the new one; nothing else changes.
+
+Changes (create, rotate, destroy, rewrap) run under an exclusive ``flock`` on ``<keyring>.lock``,
 re-read the file, and replace it atomically (temporary sibling, fsync, rename): the keyring is
 never left half-written, and two concurrent rotations never lose one another.
 """
@@ -359,6 +362,23 @@ class Keyring:
             raw["destroyed"] = _now()
             ring._save()
             return ring.version_info(name, version)
+
+    @classmethod
+    def rewrap(
+        cls, path: str | os.PathLike[str], master: MasterKeyProvider, new_master: MasterKeyProvider
+    ) -> list[str]:
+        """Put the keyring under ``new_master`` (master-key rotation); returns the key names.
+
+        Envelope encryption makes this cheap and safe: only the data key is re-wrapped, so
+        every key version, and every value made under one, stays exactly as it was. The file
+        is replaced atomically and read back under the new master key before this returns;
+        afterwards the old master key no longer opens it."""
+        with _locked(Path(path)) as p:
+            ring = cls.open(p, master)
+            ring._doc["data_key"] = new_master.wrap(ring._dek, _DATA_KEY_AAD)
+            ring._master = new_master
+            ring._save()
+            return cls.open(p, new_master).names()
 
     @classmethod
     def _open_or_new(cls, p: Path, master: MasterKeyProvider) -> Keyring:
