@@ -28,6 +28,18 @@ DATA = BENCH / "data"
 OUT = BENCH / "out"
 POLICIES = BENCH / "policies"
 KEY_ENV = "VEIL_BENCH_KEY"
+ADULT = ROOT / "tests" / "data" / "adult"
+ADULT_QIS = [
+    "age",
+    "sex",
+    "race",
+    "marital-status",
+    "education",
+    "native-country",
+    "workclass",
+    "occupation",
+]
+"""The eight quasi-identifiers of ARX's Adult benchmark configuration."""
 VENV_BIN = Path(sys.executable).parent
 SEED = 7
 
@@ -132,3 +144,11 @@ def file_size(path: Path) -> int:
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     return path.stat().st_size if path.exists() else 0
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Run a benchmark's ``main`` and exit with its status, printing the total time."""
+    t0 = time.perf_counter()
+    rc = main()
+    print(f"# total bench time {time.perf_counter() - t0:.0f}s")
+    sys.exit(rc)

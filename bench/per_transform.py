@@ -346,7 +346,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
-    rc = main()
-    print(f"# total bench time {time.perf_counter() - t0:.0f}s")
-    sys.exit(rc)
+    c.run_main(main)

@@ -20,18 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ADULT = ROOT / "tests" / "data" / "adult"
-QIS = [
-    "age",
-    "sex",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ADULT, ROOT  # noqa: E402
+from _common import ADULT_QIS as QIS  # noqa: E402
+
 LIMITS = [0.0, 0.01, 0.04]
 ANJANA_VENV = Path.home() / ".cache" / "veil-bench" / "anjana"
 

@@ -26,19 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parent.parent
-ADULT = ROOT / "tests" / "data" / "adult"
-DATA = ROOT / "bench" / "data"
-QIS = [
-    "age",
-    "sex",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ADULT, DATA, ROOT  # noqa: E402
+from _common import ADULT_QIS as QIS  # noqa: E402
 
 WORKER = r"""
 import json, sys, time

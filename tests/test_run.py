@@ -395,3 +395,31 @@ def test_row_order_is_preserved(environ) -> None:
     assert out.column("n").to_pylist() == list(range(n))
     names = out.column("name").to_pylist()
     assert names[0] == names[977] and names[0] != table.column("name")[0].as_py()
+
+
+def test_anonymize_audits_policy_files_and_refuses_unsuitable_column_types(
+    tmp_path: Path, write_policy, environ, key_hex: str
+) -> None:
+    policy = write_policy(base_policy("unused.csv", "unused.parquet"))
+    table = pa.table(
+        {
+            "id": ["a", "b", None],
+            "amount": [1.0, 2.0, 3.0],
+            "day": pa.array([19000, 19001, 19002], pa.date32()),
+        }
+    )
+    out = veil.anonymize(table, policy, environ=environ)
+    assert out.num_rows == 3
+    log = tmp_path / ".veil" / "audit.jsonl"
+    (record,) = [r for r in AuditLog(log).records() if r["event"] == "anonymize.completed"]
+    assert record["data"]["rows"] == {"in": 3, "out": 3}
+    assert record["data"]["engine"] == "duckdb"
+    assert [k["name"] for k in record["data"]["keys"]] == ["main"]
+    assert key_hex not in log.read_text()
+
+    bad = table.set_column(2, "day", pa.array(["2024-01-01", "x", None]))
+    with pytest.raises(veil.DataError, match="column 'day' is VARCHAR; its transform needs a date"):
+        veil.anonymize(bad, policy, environ=environ)
+    in_memory = Policy.model_validate(base_policy("unused.csv", "unused.parquet"))
+    veil.anonymize(table, in_memory, environ=environ)  # no file, so no audit log of its own
+    assert len([r for r in AuditLog(log).records() if r["event"] == "anonymize.completed"]) == 1

@@ -329,31 +329,47 @@ def anonymize(
     arrow = to_arrow(table)
     engine = DuckDBEngine()
     schema = engine.table_schema(arrow)
-    for name, kind in required_kinds(loaded).items():
-        if name in schema:
-            from veil.engines.types import normalize_type
-            from veil.plan import kind_accepts
-
-            if not kind_accepts(kind, normalize_type(schema[name])):
-                raise DataError(
-                    f"column {name!r} is {schema[name]}; its transform needs a {kind} column",
-                    column=name,
-                )
+    check_column_kinds(loaded, schema)
     plan = build_plan(loaded, schema, _key_provider(loaded, environ))
     out = engine.transform_table(arrow, plan)
-    if loaded.path.name != "<in-memory policy>":
-        _audit_log(loaded, environ).append(
-            "anonymize.completed",
-            {
-                "policy": {"name": loaded.policy.name, "sha256": _policy_digest(loaded)},
-                "rows": {"in": arrow.num_rows, "out": out.num_rows},
-                "keys": [
-                    {k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()
-                ],
-                "engine": "duckdb",
-            },
-        )
+    audit_anonymize(loaded, environ, plan, "duckdb", arrow.num_rows, out.num_rows)
     return out
+
+
+def check_column_kinds(loaded: LoadedPolicy, schema: Mapping[str, str]) -> None:
+    """Refuse an in-memory table whose column types do not suit their transforms."""
+    from veil.engines.types import normalize_type
+    from veil.plan import kind_accepts
+
+    for name, kind in required_kinds(loaded).items():
+        if name in schema and not kind_accepts(kind, normalize_type(schema[name])):
+            raise DataError(
+                f"column {name!r} is {schema[name]}; its transform needs a {kind} column",
+                column=name,
+            )
+
+
+def audit_anonymize(
+    loaded: LoadedPolicy,
+    environ: Mapping[str, str] | None,
+    plan: Plan,
+    engine: str,
+    rows_in: int | None,
+    rows_out: int | None,
+) -> None:
+    """The audit event of ``veil.anonymize`` (policies given as files only; an in-memory
+    policy has no audit log of its own)."""
+    if loaded.path.name == "<in-memory policy>":
+        return
+    _audit_log(loaded, environ).append(
+        "anonymize.completed",
+        {
+            "policy": {"name": loaded.policy.name, "sha256": _policy_digest(loaded)},
+            "rows": {"in": rows_in, "out": rows_out},
+            "keys": [{k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()],
+            "engine": engine,
+        },
+    )
 
 
 def to_arrow(table: Any) -> pa.Table:

@@ -564,6 +564,9 @@ def test_anonymize_spark_dataframe(spark: Any, environ: dict[str, str]) -> None:
     # Lazy and reusable: the temporary views are gone but the DataFrame still runs.
     assert out.count() == table.num_rows
     assert not [t for t in spark.catalog.listTables() if t.name.startswith("__veil")]
+    wrong = spark.createDataFrame(table.drop_columns(["day"]).append_column("day", table["text"]))
+    with pytest.raises(veil.DataError, match="column 'day' is VARCHAR; its transform needs a date"):
+        veil.anonymize(wrong, policy, environ=environ)
 
 
 @pytest.mark.parametrize("variant", UDF_VARIANTS, ids=[v[0] for v in UDF_VARIANTS])

@@ -59,7 +59,6 @@ from veil.engines import sql
 from veil.engines.base import ExecResult, ProgressCallback
 from veil.engines.spark_types import schema_names, spark_schema, spark_type
 from veil.engines.spark_udfs import helper_function, spark_udf
-from veil.engines.types import normalize_type
 from veil.errors import DataError, EngineError, VeilError
 from veil.plan import KEY_ALIAS, KEY_TABLE, SOURCE_ALIAS, SOURCE_TABLE, Plan
 from veil.policy.load import LoadedPolicy
@@ -1020,29 +1019,13 @@ def anonymize_dataframe(
 ) -> Any:
     """``veil.anonymize`` of a Spark DataFrame: the plan applied lazily on the DataFrame's own
     session; returns a Spark DataFrame (nothing runs until it is used)."""
-    from veil.plan import build_plan, kind_accepts, required_kinds
-    from veil.run import _audit_log, _key_provider, _policy_digest
+    from veil.plan import build_plan
+    from veil.run import _key_provider, audit_anonymize, check_column_kinds
 
     engine = SparkEngine(session=df.sparkSession)
     schema = engine.table_schema(df)
-    for name, kind in required_kinds(loaded).items():
-        if name in schema and not kind_accepts(kind, normalize_type(schema[name])):
-            raise DataError(
-                f"column {name!r} is {schema[name]}; its transform needs a {kind} column",
-                column=name,
-            )
+    check_column_kinds(loaded, schema)
     plan = build_plan(loaded, schema, _key_provider(loaded, environ))
     out = engine.apply(df, plan)
-    if loaded.path.name != "<in-memory policy>":
-        _audit_log(loaded, environ).append(
-            "anonymize.completed",
-            {
-                "policy": {"name": loaded.policy.name, "sha256": _policy_digest(loaded)},
-                "rows": {"in": None, "out": None},  # a lazy DataFrame: not counted
-                "keys": [
-                    {k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()
-                ],
-                "engine": "spark",
-            },
-        )
+    audit_anonymize(loaded, environ, plan, "spark", None, None)  # lazy: rows not counted
     return out
