@@ -7,7 +7,7 @@ bound relation, so no SQL text or query plan ever contains it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,7 +266,15 @@ def check_columns(loaded: LoadedPolicy, schema: dict[str, str]) -> None:
         )
 
 
-def build_plan(loaded: LoadedPolicy, schema: dict[str, str], keys: KeyProvider) -> Plan:
+def build_plan(
+    loaded: LoadedPolicy,
+    schema: dict[str, str],
+    keys: KeyProvider,
+    *,
+    raw_columns: Collection[str] = (),
+) -> Plan:
+    """The policy as a plan over ``schema``. ``raw_columns`` (policy columns a principal holds
+    ``read_raw`` on) are output untransformed; everything else is as the policy says."""
     policy = loaded.policy
     schema = {c: normalize_type(t) for c, t in schema.items()}
     check_columns(loaded, schema)
@@ -284,7 +292,7 @@ def build_plan(loaded: LoadedPolicy, schema: dict[str, str], keys: KeyProvider) 
             else:
                 dropped.append(name)
             continue
-        t = spec.effective_transform()
+        t = Keep() if name in raw_columns else spec.effective_transform()
         if not kind_accepts(t.input_kind, schema[name]):
             problems.extend(
                 policy_error(

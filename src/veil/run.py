@@ -318,22 +318,87 @@ def anonymize(
     policy: PolicyLike,
     *,
     environ: Mapping[str, str] | None = None,
+    principal: str | None = None,
+    api_key: str | None = None,
+    access: str | os.PathLike[str] | None = None,
 ) -> pa.Table:
     """Apply a policy to an in-memory pandas, Polars or Arrow table; returns a pyarrow.Table.
-    A Spark DataFrame is transformed by the Spark engine and a (lazy) Spark DataFrame returned."""
-    loaded = _as_loaded(policy)
-    if type(table).__module__.startswith("pyspark."):
-        from veil.engines.spark_engine import anonymize_dataframe
+    A Spark DataFrame is transformed by the Spark engine and a (lazy) Spark DataFrame returned.
 
-        return anonymize_dataframe(table, loaded, environ)
-    arrow = to_arrow(table)
-    engine = DuckDBEngine()
-    schema = engine.table_schema(arrow)
+    Every column is transformed as the policy says, unless ``principal`` is given: it is then
+    authenticated with ``api_key`` against the access file (``access``, else ``$VEIL_ACCESS``,
+    else ``access.yaml`` next to the policy), and the columns on which it holds ``read_raw``
+    come back untransformed. Such a view is always audited (who, which raw columns), and a
+    failed authentication is audited and refused."""
+    loaded = _as_loaded(policy)
+    spark = type(table).__module__.startswith("pyspark.")
+    if spark:
+        from veil.engines.spark_engine import SparkEngine
+
+        engine: DuckDBEngine | SparkEngine = SparkEngine(session=table.sparkSession)
+    else:
+        table = to_arrow(table)
+        engine = DuckDBEngine()
+    schema = engine.table_schema(table)
     check_column_kinds(loaded, schema)
-    plan = build_plan(loaded, schema, _key_provider(loaded, environ))
-    out = engine.transform_table(arrow, plan)
-    audit_anonymize(loaded, environ, plan, "duckdb", arrow.num_rows, out.num_rows)
+    viewer = None
+    if principal is not None:
+        viewer = _raw_view(loaded, schema, principal, api_key, access, environ)
+    plan = build_plan(
+        loaded,
+        schema,
+        _key_provider(loaded, environ),
+        raw_columns=viewer.raw_columns if viewer else (),
+    )
+    if isinstance(engine, DuckDBEngine):
+        out: Any = engine.transform_table(table, plan)
+        rows: tuple[int | None, int | None] = (table.num_rows, out.num_rows)
+    else:
+        out, rows = engine.apply(table, plan), (None, None)  # lazy: rows not counted
+    audit_anonymize(loaded, environ, plan, engine.name, rows, viewer)
     return out
+
+
+@dataclass(frozen=True)
+class _RawView:
+    principal: str
+    raw_columns: list[str]
+
+
+def _raw_view(
+    loaded: LoadedPolicy,
+    schema: Mapping[str, str],
+    principal: str,
+    api_key: str | None,
+    access: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None,
+) -> _RawView:
+    """Authenticate ``principal`` and list the transformed columns it may read raw."""
+    from veil.access.control import AccessControl, access_path
+    from veil.transforms.keep import Keep
+
+    try:
+        control = AccessControl.load(access_path(access, loaded.base_dir, environ))
+        who = control.authenticate(principal, api_key)
+    except VeilError as e:
+        _audit_log(loaded, environ).append(
+            "anonymize.denied",
+            {
+                "policy": {"name": loaded.policy.name, "sha256": _policy_digest(loaded)},
+                "principal": principal,
+                "error": type(e).__name__,
+                "message": str(e),
+            },
+        )
+        raise
+    raw = [
+        name
+        for name, spec in loaded.policy.columns.items()
+        if name in schema
+        and not isinstance(spec.effective_transform(), Keep)
+        and control.allows(who, "read_raw", f"{loaded.policy.name}.{name}")
+    ]
+    return _RawView(who.name, raw)
 
 
 def check_column_kinds(loaded: LoadedPolicy, schema: Mapping[str, str]) -> None:
@@ -354,22 +419,24 @@ def audit_anonymize(
     environ: Mapping[str, str] | None,
     plan: Plan,
     engine: str,
-    rows_in: int | None,
-    rows_out: int | None,
+    rows: tuple[int | None, int | None],
+    viewer: _RawView | None = None,
 ) -> None:
-    """The audit event of ``veil.anonymize`` (policies given as files only; an in-memory
-    policy has no audit log of its own)."""
-    if loaded.path.name == "<in-memory policy>":
+    """The audit event of ``veil.anonymize``. Without a principal, only for policies given as
+    files (an in-memory policy has no audit log of its own); a principal's view, which may
+    hold raw columns, is always audited."""
+    if viewer is None and loaded.path.name == "<in-memory policy>":
         return
-    _audit_log(loaded, environ).append(
-        "anonymize.completed",
-        {
-            "policy": {"name": loaded.policy.name, "sha256": _policy_digest(loaded)},
-            "rows": {"in": rows_in, "out": rows_out},
-            "keys": [{k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()],
-            "engine": engine,
-        },
-    )
+    data: dict[str, Any] = {
+        "policy": {"name": loaded.policy.name, "sha256": _policy_digest(loaded)},
+        "rows": {"in": rows[0], "out": rows[1]},
+        "keys": [{k: v for k, v in r.items() if k != "purposes"} for r in plan.key_records()],
+        "engine": engine,
+    }
+    if viewer is not None:
+        data.update(principal=viewer.principal, raw_columns=viewer.raw_columns)
+    actor = viewer.principal if viewer is not None else None
+    _audit_log(loaded, environ).append("anonymize.completed", data, actor=actor)
 
 
 def to_arrow(table: Any) -> pa.Table:

@@ -3,6 +3,7 @@ variant in one wide run, the example policy on CSV and Parquet, every output for
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -654,3 +655,51 @@ def test_arrow_types_are_kept(spark: Any, tmp_path: Path, environ: dict[str, str
     result = veil.run(policy, environ=environ, engine="spark")
     out = pq.read_table(result.output)
     assert out.schema.equals(pa.schema(table.schema), check_metadata=False)
+
+
+def test_read_raw_view_of_a_spark_dataframe(
+    spark: Any, environ: dict[str, str], tmp_path: Path
+) -> None:
+    from veil.access.control import hash_api_key, new_api_key
+
+    api_key = new_api_key()
+    (tmp_path / "access.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "roles": {"analyst": {"grants": [{"permission": "read_raw", "columns": ["v.z"]}]}},
+                "principals": {
+                    "alice": {"roles": ["analyst"], "api_key_hash": hash_api_key(api_key)}
+                },
+            }
+        )
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        yaml.safe_dump(
+            {
+                "name": "v",
+                "keys": {"main": {"env": KEY_ENV}},
+                "columns": {
+                    "id": {
+                        "class": "identifier",
+                        "transform": {"type": "pseudonymize", "key": "main"},
+                    },
+                    "z": {
+                        "class": "quasi_identifier",
+                        "transform": {"type": "generalize", "method": "prefix", "keep": 2},
+                    },
+                },
+            }
+        )
+    )
+    table = pa.table({"id": ["a", "b"], "z": ["90210", "10001"]})
+    df = spark.createDataFrame(table)
+    view = veil.anonymize(df, policy, environ=environ, principal="alice", api_key=api_key)
+    expected = veil.anonymize(table, policy, environ=environ, principal="alice", api_key=api_key)
+    got = view.toArrow().sort_by("z")
+    assert got.column("z").to_pylist() == ["10001", "90210"]
+    assert_same_tables(expected.sort_by("z"), got, check_types=False)
+    log = (tmp_path / ".veil" / "audit.jsonl").read_text().splitlines()
+    spark_view, duckdb_view = (json.loads(line) for line in log)
+    assert spark_view["data"]["engine"] == "spark" and duckdb_view["data"]["engine"] == "duckdb"
+    assert spark_view["data"]["raw_columns"] == ["z"] and spark_view["actor"] == "alice"

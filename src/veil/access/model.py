@@ -22,8 +22,9 @@
 
 Columns are named ``<policy name>.<column>``; ``*`` and ``?`` are wildcards (``fnmatch``).
 ``decrypt`` covers both ``encrypt`` and ``fpe`` columns, ``detokenize`` covers ``tokenize``
-columns, ``read_raw`` is the right to see a column untransformed (for query-time gateways),
-``administer_keys`` the right to create, rotate and destroy keyring keys.
+columns, ``read_raw`` is the right to see a column untransformed (``veil.anonymize(...,
+principal=..., api_key=...)`` returns such columns raw, and audits it), ``administer_keys`` the
+right to create, rotate, destroy and re-wrap keyring keys and to purge their vaults.
 """
 
 from __future__ import annotations

@@ -61,7 +61,6 @@ from veil.engines.spark_types import schema_names, spark_schema, spark_type
 from veil.engines.spark_udfs import helper_function, spark_udf
 from veil.errors import DataError, EngineError, VeilError
 from veil.plan import KEY_ALIAS, KEY_TABLE, SOURCE_ALIAS, SOURCE_TABLE, Plan
-from veil.policy.load import LoadedPolicy
 from veil.policy.model import SourceSpec
 from veil.privacy import Histogram, histogram_from_arrow
 from veil.transforms.base import InputKind
@@ -1012,20 +1011,3 @@ def strptime_to_java(fmt: str) -> str:
             i += 1
     flush()
     return "".join(out)
-
-
-def anonymize_dataframe(
-    df: Any, loaded: LoadedPolicy, environ: Mapping[str, str] | None = None
-) -> Any:
-    """``veil.anonymize`` of a Spark DataFrame: the plan applied lazily on the DataFrame's own
-    session; returns a Spark DataFrame (nothing runs until it is used)."""
-    from veil.plan import build_plan
-    from veil.run import _key_provider, audit_anonymize, check_column_kinds
-
-    engine = SparkEngine(session=df.sparkSession)
-    schema = engine.table_schema(df)
-    check_column_kinds(loaded, schema)
-    plan = build_plan(loaded, schema, _key_provider(loaded, environ))
-    out = engine.apply(df, plan)
-    audit_anonymize(loaded, environ, plan, "spark", None, None)  # lazy: rows not counted
-    return out
