@@ -3,6 +3,7 @@ re-checked by pycanon (an independent implementation), dry runs, and unmet model
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,71 @@ def test_cli_dry_run_prints_levels_and_writes_nothing(tmp_path: Path) -> None:
         and "273 of 30,162" in res.stdout
     )
     assert not (tmp_path / "out.parquet").exists()
+
+
+def csv_with_bad_rows(directory: Path, n: int = 2000, seed: int = 5) -> Path:
+    """A CSV of (id, age, zip, city) records with malformed rows among them: a row with a
+    field too many, one with a field too few, an age that is not a number."""
+    import random
+
+    rng = random.Random(seed)
+    lines = ["id,age,zip,city"]
+    for i in range(n):
+        lines.append(
+            f"p{i},{rng.randrange(18, 90)},{rng.choice(['90210', '90211', '10001', '10002'])},"
+            f"{rng.choice(['Oslo', 'Rome', 'Lima'])}"
+        )
+    lines[10] = "p9,44,90210,Oslo,extra"
+    lines[20] = "p19,44"
+    lines[30] = "p29,forty,10001,Rome"
+    doc = {
+        "version": 1,
+        "name": "people",
+        "source": {"path": "people.csv", "format": "csv"},
+        "output": {"path": "out.parquet", "overwrite": True},
+        "on_error": "quarantine",
+        "quarantine": {"path": "bad.csv"},
+        "columns": {
+            "id": {"class": "insensitive"},
+            "age": {"class": "quasi_identifier"},
+            "zip": {"class": "quasi_identifier"},
+            "city": {"class": "sensitive"},
+        },
+        "privacy": {
+            "quasi_identifiers": {
+                "age": {"type": "interval", "width": 5, "fanouts": [2, 2, 2]},
+                "zip": {"type": "prefix"},
+            },
+            "sensitive": ["city"],
+            "models": [
+                {"type": "k-anonymity", "k": 20},
+                {"type": "distinct-l-diversity", "attribute": "city", "l": 2},
+            ],
+            "suppression_limit": 0.02,
+        },
+    }
+    (directory / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    policy = directory / "policy.yaml"
+    policy.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return policy
+
+
+def test_privacy_with_quarantine_leaves_bad_rows_out_of_the_search_and_the_output(
+    tmp_path: Path,
+) -> None:
+    result = veil.run(csv_with_bad_rows(tmp_path))
+    rows = result.manifest["rows"]
+    suppressed = result.manifest["privacy"]["suppressed_records"]
+    assert rows["quarantined"] == 3
+    assert rows["out"] == 2000 - 3 - suppressed
+    with open(tmp_path / "bad.csv", newline="", encoding="utf-8") as fh:
+        bad = [r[1:] for r in csv.reader(fh)][1:]
+    assert bad == [  # one record per bad line, with its line number, columns and error
+        ["11", "", "TOO MANY COLUMNS", "p9,44,90210,Oslo,extra"],
+        ["21", "city;zip", "MISSING COLUMNS", "p19,44"],
+        ["31", "age", "CAST", "p29,forty,10001,Rome"],
+    ]
+    out = pq.read_table(result.output).to_pandas()
+    assert not set(out["id"]) & {"p9", "p19", "p29"}
+    assert anonymity.k_anonymity(out, ["age", "zip"]) >= 20
+    assert all(g["city"].nunique() >= 2 for _, g in out.groupby(["age", "zip"]))

@@ -219,12 +219,17 @@ class _Planner:
 
 
 def required_kinds(loaded: LoadedPolicy) -> dict[str, InputKind]:
-    """Input columns whose type a transform depends on (CSV readers are told these types)."""
+    """Input columns whose type a transform or a privacy hierarchy depends on (CSV readers
+    are told these types, so that a value that is no number or date is a malformed row)."""
     kinds: dict[str, InputKind] = {}
     for name, spec in loaded.policy.columns.items():
         k = spec.effective_transform().input_kind
         if k in ("numeric", "date"):
             kinds[name] = k
+    privacy = loaded.policy.privacy
+    for name, hierarchy in (privacy.quasi_identifiers if privacy else {}).items():
+        if hierarchy.type in ("interval", "date"):
+            kinds[name] = "numeric" if hierarchy.type == "interval" else "date"
     return kinds
 
 

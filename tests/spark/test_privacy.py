@@ -20,7 +20,7 @@ import veil
 from veil.audit import AuditLog
 from veil.errors import PrivacyUnmetError
 
-from ..test_privacy_run import ARX, adult_policy
+from ..test_privacy_run import ARX, adult_policy, csv_with_bad_rows
 from .conftest import assert_same_tables
 from .test_parity import run_both
 
@@ -176,3 +176,21 @@ def test_unmet_models_raise_and_write_nothing(spark: Any, tmp_path: Path) -> Non
     last = list(AuditLog(tmp_path / ".veil" / "audit.jsonl").records())[-1]
     assert last["event"] == "run.failed" and last["data"]["engine"] == "spark"
     assert last["data"]["error"] == "PrivacyUnmetError"
+
+
+def test_privacy_with_quarantine_is_identical(spark: Any, tmp_path: Path) -> None:
+    import csv
+
+    def raw_lines() -> list[str]:
+        with open(tmp_path / "bad.csv", newline="", encoding="utf-8") as fh:
+            return sorted(r[4] for r in list(csv.reader(fh))[1:])
+
+    policy = csv_with_bad_rows(tmp_path)
+    duck = veil.run(policy)
+    duck_bad = raw_lines()
+    spark_run = veil.run(policy, engine="spark")
+    assert_same_run(duck, spark_run)
+    assert spark_run.manifest["rows"]["quarantined"] == 3
+    spark_bad = raw_lines()
+    assert spark_bad == duck_bad, (spark_bad, duck_bad)
+    assert len(duck_bad) == 3

@@ -309,9 +309,16 @@ class DuckDBEngine:
         count = int(row[0]) if row else 0
         with atomic_path(path, overwrite=True) as tmp:
             con.execute(
-                f"""COPY (SELECT s.file_path AS file, r.line, r.column_name AS column,
-                                 CAST(r.error_type AS VARCHAR) AS error, r.csv_line AS raw_line
+                # One record per bad line: DuckDB reports one error per missing column.
+                f"""COPY (SELECT s.file_path AS file, r.line,
+                                 array_to_string(list_sort(list(DISTINCT r.column_name)), ';')
+                                     AS column,
+                                 array_to_string(
+                                     list_sort(list(DISTINCT CAST(r.error_type AS VARCHAR))), ';'
+                                 ) AS error,
+                                 any_value(r.csv_line) AS raw_line
                           FROM {_REJECTS} r JOIN {_REJECT_SCANS} s USING (scan_id, file_id)
+                          GROUP BY s.file_path, r.line
                           ORDER BY s.file_path, r.line)
                     TO {_q(str(tmp))} (FORMAT csv, HEADER true)"""
             )
