@@ -274,3 +274,23 @@ def test_privacy_with_quarantine_leaves_bad_rows_out_of_the_search_and_the_outpu
     assert not set(out["id"]) & {"p9", "p19", "p29"}
     assert anonymity.k_anonymity(out, ["age", "zip"]) >= 20
     assert all(g["city"].nunique() >= 2 for _, g in out.groupby(["age", "zip"]))
+
+
+def test_privacy_input_with_a_bad_number_fails_with_its_line_and_column(tmp_path: Path) -> None:
+    policy = csv_with_bad_rows(tmp_path)
+    doc = yaml.safe_load(policy.read_text())
+    del doc["on_error"], doc["quarantine"]
+    policy.write_text(yaml.safe_dump(doc))
+    (tmp_path / "people.csv").write_text(
+        "\n".join(
+            line
+            for line in (tmp_path / "people.csv").read_text().splitlines()
+            if line.count(",") == 3  # only the unparsable age is left
+        )
+        + "\n"
+    )
+    with pytest.raises(veil.DataError) as err:
+        veil.run(policy)
+    assert "line 29" in str(err.value) and "'age'" in str(err.value)  # 31 less the 2 removed
+    assert "forty" not in str(err.value)  # data values never go into messages
+    assert not (tmp_path / "out.parquet").exists()
