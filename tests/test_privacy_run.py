@@ -294,3 +294,35 @@ def test_privacy_input_with_a_bad_number_fails_with_its_line_and_column(tmp_path
     assert "line 29" in str(err.value) and "'age'" in str(err.value)  # 31 less the 2 removed
     assert "forty" not in str(err.value)  # data values never go into messages
     assert not (tmp_path / "out.parquet").exists()
+
+
+def adult_table() -> Any:
+    import duckdb
+
+    return duckdb.sql(
+        f"SELECT * FROM read_csv('{ADULT / 'adult.csv'}', delim=';', header=true)"
+    ).to_arrow_table()
+
+
+def test_anonymize_in_memory_applies_the_privacy_models_like_run(tmp_path: Path) -> None:
+    policy = adult_policy(tmp_path, suppression_limit=0.01)
+    out = veil.anonymize(adult_table(), policy)
+    levels, suppressed, _ = ARX[0.01]
+    assert out.num_rows == 30162 - suppressed
+    frame = out.to_pandas()
+    assert anonymity.k_anonymity(frame, QIS) >= 5
+    assert not frame["age"].astype(str).str.fullmatch(r"\d+").any()
+    ran = pq.read_table(veil.run(policy).output)
+    key = list(ran.column_names)
+    assert (
+        out.select(key)
+        .sort_by([(c, "ascending") for c in key])
+        .equals(ran.sort_by([(c, "ascending") for c in key]))
+    )
+    (event,) = [
+        r
+        for r in AuditLog(tmp_path / ".veil" / "audit.jsonl").records()
+        if r["event"] == "anonymize.completed"
+    ]
+    assert event["data"]["privacy"]["levels"] == levels
+    assert event["data"]["privacy"]["suppressed_records"] == suppressed

@@ -10,6 +10,7 @@ quasi-identifiers' text values.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlglot import exp
@@ -91,9 +92,12 @@ def search(loaded: LoadedPolicy, histogram: Histogram) -> SearchResult:
     return result
 
 
-def apply_to_plan(plan: Plan, result: SearchResult, spec: PrivacySpec) -> Plan:
+def apply_to_plan(
+    plan: Plan, result: SearchResult, spec: PrivacySpec, raw_columns: Collection[str] = ()
+) -> Plan:
     """Replace each quasi-identifier's output by its generalized value and drop suppressed
-    records, via one join with the table of distinct combinations."""
+    records, via one join with the table of distinct combinations. ``raw_columns`` (a
+    principal's read_raw columns) stay untransformed; suppressed records stay suppressed."""
     qis = list(spec.quasi_identifiers)
     combos = result.plan().combinations
     name = "__veil_privacy_combinations"
@@ -104,7 +108,7 @@ def apply_to_plan(plan: Plan, result: SearchResult, spec: PrivacySpec) -> Plan:
     plan.lookups[name] = combos
     plan.joins.append(exp.Join(this=exp.to_table(name).as_(COMBINATIONS_ALIAS), side="LEFT", on=on))
     for column in plan.columns:
-        if column.name in spec.quasi_identifiers:
+        if column.name in spec.quasi_identifiers and column.name not in raw_columns:
             column.expression = sql.col(f"{column.name}__generalized", COMBINATIONS_ALIAS)
             column.applied = f"privacy/{result.algorithm}"
             level = (result.levels or {}).get(column.name)

@@ -209,11 +209,7 @@ def run(
             apply_to_plan(plan, search_result, pol.privacy)
             privacy = manifest_section(search_result)
             suppressed = search_result.suppressed_records
-            audit_data["privacy"] = {
-                "levels": search_result.levels,
-                "suppressed_records": suppressed,
-                "models": privacy["models"],
-            }
+            audit_data["privacy"] = _privacy_audit(search_result)
         out_format = pol.output.resolved_format()
         if dry_run:
             manifest = {
@@ -290,6 +286,14 @@ def run(
         raise
 
 
+def _privacy_audit(result: SearchResult) -> dict[str, Any]:
+    return {
+        "levels": result.levels,
+        "suppressed_records": result.suppressed_records,
+        "models": manifest_section(result)["models"],
+    }
+
+
 def _privacy_search(
     loaded: LoadedPolicy,
     eng: Engine,
@@ -325,11 +329,15 @@ def anonymize(
     """Apply a policy to an in-memory pandas, Polars or Arrow table; returns a pyarrow.Table.
     A Spark DataFrame is transformed by the Spark engine and a (lazy) Spark DataFrame returned.
 
+    A privacy section is applied as in :func:`run`: the search runs on the table's histogram,
+    quasi-identifiers are generalized and suppressed records left out.
+
     Every column is transformed as the policy says, unless ``principal`` is given: it is then
     authenticated with ``api_key`` against the access file (``access``, else ``$VEIL_ACCESS``,
     else ``access.yaml`` next to the policy), and the columns on which it holds ``read_raw``
-    come back untransformed. Such a view is always audited (who, which raw columns), and a
-    failed authentication is audited and refused."""
+    come back untransformed (a quasi-identifier is then not generalized either; suppressed
+    records stay out). Such a view is always audited (who, which raw columns), and a failed
+    authentication is audited and refused."""
     loaded = _as_loaded(policy)
     spark = type(table).__module__.startswith("pyspark.")
     if spark:
@@ -350,12 +358,20 @@ def anonymize(
         _key_provider(loaded, environ),
         raw_columns=viewer.raw_columns if viewer else (),
     )
+    privacy = loaded.policy.privacy
+    searched = None
+    if privacy is not None:
+        histogram = engine.table_histogram(
+            table, list(privacy.quasi_identifiers), list(privacy.sensitive)
+        )
+        searched = privacy_search(loaded, histogram)
+        apply_to_plan(plan, searched, privacy, viewer.raw_columns if viewer else ())
     if isinstance(engine, DuckDBEngine):
         out: Any = engine.transform_table(table, plan)
         rows: tuple[int | None, int | None] = (table.num_rows, out.num_rows)
     else:
         out, rows = engine.apply(table, plan), (None, None)  # lazy: rows not counted
-    audit_anonymize(loaded, environ, plan, engine.name, rows, viewer)
+    audit_anonymize(loaded, environ, plan, engine.name, rows, viewer, searched)
     return out
 
 
@@ -391,11 +407,13 @@ def _raw_view(
             },
         )
         raise
+    privacy = loaded.policy.privacy
+    generalized = set(privacy.quasi_identifiers) if privacy else set()
     raw = [
         name
         for name, spec in loaded.policy.columns.items()
         if name in schema
-        and not isinstance(spec.effective_transform(), Keep)
+        and (name in generalized or not isinstance(spec.effective_transform(), Keep))
         and control.allows(who, "read_raw", f"{loaded.policy.name}.{name}")
     ]
     return _RawView(who.name, raw)
@@ -421,6 +439,7 @@ def audit_anonymize(
     engine: str,
     rows: tuple[int | None, int | None],
     viewer: _RawView | None = None,
+    searched: SearchResult | None = None,
 ) -> None:
     """The audit event of ``veil.anonymize``. Without a principal, only for policies given as
     files (an in-memory policy has no audit log of its own); a principal's view, which may
@@ -435,6 +454,8 @@ def audit_anonymize(
     }
     if viewer is not None:
         data.update(principal=viewer.principal, raw_columns=viewer.raw_columns)
+    if searched is not None:
+        data["privacy"] = _privacy_audit(searched)
     actor = viewer.principal if viewer is not None else None
     _audit_log(loaded, environ).append("anonymize.completed", data, actor=actor)
 

@@ -20,7 +20,7 @@ import veil
 from veil.audit import AuditLog
 from veil.errors import PrivacyUnmetError
 
-from ..test_privacy_run import ARX, adult_policy, csv_with_bad_rows
+from ..test_privacy_run import ARX, adult_policy, adult_table, csv_with_bad_rows
 from .conftest import assert_same_tables
 from .test_parity import run_both
 
@@ -194,3 +194,13 @@ def test_privacy_with_quarantine_is_identical(spark: Any, tmp_path: Path) -> Non
     spark_bad = raw_lines()
     assert spark_bad == duck_bad, (spark_bad, duck_bad)
     assert len(duck_bad) == 3
+
+
+def test_anonymize_a_dataframe_applies_the_privacy_models(spark: Any, tmp_path: Path) -> None:
+    policy = adult_policy(tmp_path, suppression_limit=0.01)
+    table = adult_table()
+    expected = veil.anonymize(table, policy)
+    got = veil.anonymize(spark.createDataFrame(table), policy).toArrow()
+    assert got.num_rows == 30162 - ARX[0.01][1]
+    key = [(c, "ascending") for c in expected.column_names]
+    assert_same_tables(expected.sort_by(key), got.select(expected.column_names).sort_by(key))

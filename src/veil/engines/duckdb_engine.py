@@ -335,20 +335,38 @@ class DuckDBEngine:
         skip_bad_rows: bool = False,
     ) -> Any:
         """The quasi-identifier histogram (``veil.privacy.Histogram``) in one GROUP BY."""
-        from veil.anonymization import histogram_query
-        from veil.privacy import histogram_from_arrow
-
         con = self.connect()
         try:
             src = self.source_sql(source, files, csv_columns, reject=skip_bad_rows)
             con.execute(f"CREATE TEMP VIEW {SOURCE_TABLE} AS SELECT * FROM {src}")
-            query = sql.render(histogram_query(qis, sensitive), "duckdb")
-            try:
-                return histogram_from_arrow(con.sql(query).to_arrow_table(), qis, sensitive)
-            except duckdb.Error as e:
-                raise translate_error(e, files) from None
+            return self._histogram(con, qis, sensitive, files)
         finally:
             con.close()
+
+    def table_histogram(self, table: pa.Table, qis: list[str], sensitive: list[str]) -> Any:
+        """The histogram of an in-memory table (``veil.anonymize``)."""
+        con = self.connect()
+        try:
+            con.register(SOURCE_TABLE, table)
+            return self._histogram(con, qis, sensitive)
+        finally:
+            con.close()
+
+    @staticmethod
+    def _histogram(
+        con: duckdb.DuckDBPyConnection,
+        qis: list[str],
+        sensitive: list[str],
+        files: list[Path] | None = None,
+    ) -> Any:
+        from veil.anonymization import histogram_query
+        from veil.privacy import histogram_from_arrow
+
+        query = sql.render(histogram_query(qis, sensitive), "duckdb")
+        try:
+            return histogram_from_arrow(con.sql(query).to_arrow_table(), qis, sensitive)
+        except duckdb.Error as e:
+            raise translate_error(e, files) from None
 
     def transform_table(self, table: pa.Table, plan: Plan) -> pa.Table:
         con = self.connect()

@@ -618,12 +618,7 @@ class SparkEngine:
         with quiet_query_context_logs():
             try:
                 src, _ = self.source_frame(source, files, csv_columns, reject=skip_bad_rows)
-                with _Job(self.session()) as job:
-                    renames = {SOURCE_TABLE: job.view(src, SOURCE_TABLE)}
-                    tree = self._renamed(histogram_query(qis, sensitive), renames, {})
-                    tables = {SOURCE_ALIAS: schema_names(src.schema)}
-                    counts = self._query(job.spark, tree, tables, {}, [])
-                table = counts.toArrow()
+                table = self._histogram_counts(src, qis, sensitive)
             except VeilError:
                 raise
             except Exception as e:
@@ -631,6 +626,25 @@ class SparkEngine:
                     raise translate_error(e, files) from None
                 raise
         return histogram_from_arrow(table, qis, sensitive)
+
+    def table_histogram(self, df: Any, qis: list[str], sensitive: list[str]) -> Histogram:
+        """The histogram of a DataFrame (``veil.anonymize``)."""
+        with quiet_query_context_logs():
+            try:
+                table = self._histogram_counts(df, qis, sensitive)
+            except Exception as e:
+                if _is_spark_error(e):
+                    raise translate_error(e, None) from None
+                raise
+        return histogram_from_arrow(table, qis, sensitive)
+
+    def _histogram_counts(self, src: Any, qis: list[str], sensitive: list[str]) -> pa.Table:
+        with _Job(self.session()) as job:
+            renames = {SOURCE_TABLE: job.view(src, SOURCE_TABLE)}
+            tree = self._renamed(histogram_query(qis, sensitive), renames, {})
+            tables = {SOURCE_ALIAS: schema_names(src.schema)}
+            counts = self._query(job.spark, tree, tables, {}, [])
+        return counts.toArrow()
 
     @staticmethod
     def _lookup_aliases(plan: Plan) -> dict[str, str]:
