@@ -208,6 +208,23 @@ def test_cli_dry_run_prints_levels_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_explain_says_the_privacy_search_generalizes_the_quasi_identifiers(
+    tmp_path: Path,
+) -> None:
+    explanation = veil.explain(adult_policy(tmp_path, suppression_limit=0.01)).as_dict()
+    by_name = {c["name"]: c for c in explanation["columns"]}
+    for qi in QIS:
+        assert by_name[qi]["transform"] == "privacy/optimal"
+        assert (
+            by_name[qi]["description"]
+            == "generalized along its arx hierarchy by the privacy search"
+        )
+    assert by_name["salary-class"]["description"] == "kept unchanged"
+    assert explanation["privacy"] == (
+        "5-anonymity; at most 1% of records suppressed; metric loss; optimal search"
+    )
+
+
 def csv_with_bad_rows(directory: Path, n: int = 2000, seed: int = 5) -> Path:
     """A CSV of (id, age, zip, city) records with malformed rows among them: a row with a
     field too many, one with a field too few, an age that is not a number."""

@@ -247,6 +247,8 @@ def explain(policy: Path, as_json: bool, no_schema: bool) -> None:
             f"[bold]dropped[/] ({'suppressed or unlisted; unlisted_columns: ' + ex.unlisted_default}): "
             + ", ".join(ex.dropped)
         )
+    if ex.privacy:
+        console.print(f"[bold]privacy[/] {ex.privacy}")
     if ex.keys:
         console.print(f"[bold]keys[/] {', '.join(ex.keys)} (material is never shown)")
     for n in ex.notes:

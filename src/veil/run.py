@@ -33,6 +33,7 @@ from veil.keys.provider import PolicyKeyProvider
 from veil.plan import Plan, build_plan, required_kinds
 from veil.policy.load import LoadedPolicy, load_policy, parse_policy
 from veil.policy.model import Policy
+from veil.policy.privacy import PrivacySpec
 from veil.privacy import SearchResult
 
 PolicyLike = str | os.PathLike[str] | LoadedPolicy | Policy
@@ -68,6 +69,8 @@ class Explanation:
     keys: list[str]
     schema_known: bool
     notes: list[str] = field(default_factory=list)
+    privacy: str | None = None
+    """The privacy section in one line (models, suppression limit, metric, algorithm)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,7 @@ class Explanation:
             "unlisted_columns": self.unlisted_default,
             "keys": self.keys,
             "schema_known": self.schema_known,
+            "privacy": self.privacy,
             "notes": self.notes,
         }
 
@@ -508,9 +512,18 @@ def explain(policy: PolicyLike, *, read_schema: bool = True) -> Explanation:
             continue
         t = spec.effective_transform()
         label = t.type + (f"/{t.method}" if hasattr(t, "method") else "")
+        description = t.describe()
+        if pol.privacy is not None and name in pol.privacy.quasi_identifiers:
+            hierarchy = pol.privacy.quasi_identifiers[name].type
+            label = f"privacy/{pol.privacy.algorithm}"
+            description = (
+                "generalized by Mondrian partitioning (privacy)"
+                if pol.privacy.algorithm == "mondrian"
+                else f"generalized along its {hierarchy} hierarchy by the privacy search"
+            )
         if t.type == "suppress":
             dropped.append(name)
-        columns.append(ColumnExplanation(name, spec.class_, label, t.describe()))
+        columns.append(ColumnExplanation(name, spec.class_, label, description))
     if schema is not None:
         missing = [c for c in pol.columns if c not in schema]
         if missing:
@@ -525,6 +538,15 @@ def explain(policy: PolicyLike, *, read_schema: bool = True) -> Explanation:
         keys=sorted(pol.keys),
         schema_known=schema is not None,
         notes=notes,
+        privacy=_privacy_summary(pol.privacy) if pol.privacy is not None else None,
+    )
+
+
+def _privacy_summary(spec: PrivacySpec) -> str:
+    models = ", ".join(m.describe() for m in spec.models)
+    return (
+        f"{models}; at most {spec.suppression_limit * 100:g}% of records suppressed; "
+        f"metric {spec.metric}; {spec.algorithm} search"
     )
 
 
