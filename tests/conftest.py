@@ -13,6 +13,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ENV = "VEIL_TEST_KEY"
+ADULT = ROOT / "tests" / "data" / "adult"
+ADULT_QIS: list[str] = list(
+    yaml.safe_load((ROOT / "examples" / "adult" / "policy.yaml").read_text())["privacy"][
+        "quasi_identifiers"
+    ]
+)
+"""The eight quasi-identifiers of ARX's Adult benchmark, as the example policy names them."""
 
 
 @pytest.fixture(autouse=True, scope="session")

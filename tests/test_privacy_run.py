@@ -15,18 +15,8 @@ from pycanon import anonymity
 import veil
 from veil.audit import AuditLog
 
-ROOT = Path(__file__).resolve().parent.parent
-ADULT = ROOT / "tests" / "data" / "adult"
-QIS = [
-    "age",
-    "sex",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
+from .conftest import ADULT, ROOT
+from .conftest import ADULT_QIS as QIS
 
 # ARX 3.x reference (tests/data/adult/REFERENCE.md): k=5, 8 QIs, Loss metric.
 ARX = {

@@ -4,7 +4,6 @@ plan with DuckDB, the way an engine does, so outputs can be re-checked by pycano
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -18,7 +17,8 @@ from veil.privacy import (
     load_hierarchy,
 )
 
-ADULT = Path(__file__).resolve().parent.parent / "data" / "adult"
+from ..conftest import ADULT, ADULT_QIS
+
 ADULT_COLUMNS = [
     "sex",
     "age",
@@ -30,16 +30,7 @@ ADULT_COLUMNS = [
     "occupation",
     "salary-class",
 ]
-QI8 = [
-    "age",
-    "sex",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
+QI8 = ADULT_QIS
 
 
 def adult_relation() -> str:
