@@ -102,8 +102,7 @@ class Reference:
             if len(labels) == 1:
                 break
         else:
-            # Several roots and the partition spans them: the root of the first leaf.
-            labels = {h.generalize(min(values, key=h.leaves.index), h.height - 1)}
+            return "*", 1.0  # several roots and the partition spans them: any value
         (label,) = labels
         under = sum(1 for leaf in h.leaves if h.generalize(leaf, lv) == label)
         return label, under / h.domain_size
@@ -250,3 +249,21 @@ def test_mondrian_on_a_table_that_cannot_satisfy_the_models() -> None:
     m = assert_same_as_reference(records, ["q"], hs, [KAnonymity(k=3)])
     assert not m.feasible and m.n_partitions == 0
     assert np.isnan(m.value)
+
+
+def test_a_partition_across_the_roots_of_a_hierarchy_shows_any_value() -> None:
+    # Two roots (no common top). Six records cannot be split into two classes of k=4, so the
+    # one partition spans Europe and North America: neither root describes all of it.
+    hierarchy = from_rows(
+        [["oslo", "Europe"], ["rome", "Europe"], ["boston", "North America"], ["lima", "Peru"]]
+    )
+    records = [{"city": c} for c in ["oslo", "rome", "oslo", "boston", "boston", "boston"]]
+    hist = histogram_from_columns({"city": [r["city"] for r in records]}, ["city"], [])
+    m = mondrian(Evaluator(hist, {"city": hierarchy}, [KAnonymity(k=4)], 0.0))
+    assert m.feasible and m.n_partitions == 1
+    assert m.labels[0] == ["*"]
+    assert m.table.shares is not None and m.table.shares[0, 0] == 1.0
+    assert_same_as_reference(records, ["city"], {"city": hierarchy}, [KAnonymity(k=4)])
+    # Split into classes within one root each: labels from the hierarchy (a lone value stays).
+    m2 = mondrian(Evaluator(hist, {"city": hierarchy}, [KAnonymity(k=3)], 0.0))
+    assert sorted(row[0] for row in m2.labels) == ["Europe", "boston"]

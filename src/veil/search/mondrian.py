@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.metrics.utility import ClassTable, metric_value
-from veil.privacy.hierarchy import GeneralizationHierarchy
+from veil.privacy.hierarchy import TOP, GeneralizationHierarchy
 from veil.privacy.stats import ClassStats, dense_ids, wcount
 from veil.search.evaluate import Evaluator
 
@@ -283,38 +283,40 @@ def _describe_numeric(
 
 
 def _describe_categorical(
-    h: GeneralizationHierarchy, leaf_at: I64, low: I64, high: I64, first_leaf: I64 | None
+    h: GeneralizationHierarchy, leaf_at: I64, low: I64, high: I64
 ) -> tuple[list[str], I32, F64, F64]:
     """Lowest common ancestor of each partition's leaves, with its domain share and precision.
 
     In the hierarchy's order every subtree is a contiguous range of ranks, so the ancestor of
-    all leaves is the ancestor of the lowest- and the highest-ranked one. ``first_leaf`` (the
-    smallest leaf index per partition) is needed only when the hierarchy has several roots: a
-    partition across roots then shows the root of that leaf.
+    all leaves is the ancestor of the lowest- and the highest-ranked one. A hierarchy with
+    several roots has no common ancestor for a partition that spans two of them: such a
+    partition shows ``*`` (any value, the whole domain), never one of the roots, which would
+    misstate the records under the others.
     """
     lo_leaf, hi_leaf = leaf_at[low], leaf_at[high]
     top = h.height - 1
-    level = np.full(len(low), top, dtype=np.int64)
-    code = h.codes[top][lo_leaf if first_leaf is None else first_leaf].astype(np.int64)
+    level = np.full(len(low), top + 1, dtype=np.int64)  # top + 1: the '*' above every root
+    code = np.zeros(len(low), dtype=np.int64)
     open_ = np.ones(len(low), dtype=np.bool_)
     for lv in range(h.height):
         same = open_ & (h.codes[lv][lo_leaf] == h.codes[lv][hi_leaf])
         level[same] = lv
         code[same] = h.codes[lv][lo_leaf[same]]
         open_ &= ~same
-    node_offset = np.cumsum([0, *h.level_sizes()])
+    node_offset = np.cumsum([0, *h.level_sizes(), 1])
     node = node_offset[level] + code
     uniq, codes = dense_ids(node, int(node_offset[-1]))
     values = []
     for x in uniq:
         lv = int(np.searchsorted(node_offset, x, side="right")) - 1
-        values.append(h.labels[lv][int(x - node_offset[lv])])
-    shares = np.concatenate(h.leaves_per_code)[node] / h.domain_size
-    precision = level / top if top > 0 else np.zeros(len(low))
+        values.append(TOP if lv > top else h.labels[lv][int(x - node_offset[lv])])
+    leaves_under = np.concatenate([*h.leaves_per_code, [h.domain_size]])
+    shares = leaves_under[node] / h.domain_size
+    precision = np.minimum(level / max(top, 1), 1.0)
     return values, codes.astype(np.int32), shares, precision
 
 
-def _describe(ev: Evaluator, final: _Final, perm: I64) -> tuple[list[list[str]], I32, F64, F64]:
+def _describe(ev: Evaluator, final: _Final) -> tuple[list[list[str]], I32, F64, F64]:
     """Per partition and QI: generalized value (as codes into per-QI value lists), domain share
     and precision."""
     n_parts, d = final.low.shape
@@ -331,13 +333,7 @@ def _describe(ev: Evaluator, final: _Final, perm: I64) -> tuple[list[list[str]],
         if numeric:
             described = _describe_numeric(h, leaf_at, low, high)
         else:
-            several_roots = h.level_sizes()[-1] > 1
-            first_leaf = (
-                np.minimum.reduceat(ev.base.codes[perm, a], final.start).astype(np.int64)
-                if several_roots
-                else None
-            )
-            described = _describe_categorical(h, leaf_at, low, high, first_leaf)
+            described = _describe_categorical(h, leaf_at, low, high)
         values, label_codes[:, a], shares[:, a], precision[:, a] = described
         label_values.append(values)
     return label_values, label_codes, shares, precision
@@ -404,7 +400,7 @@ def mondrian(ev: Evaluator) -> MondrianOutcome:
     row_partition = np.zeros(n, dtype=np.int64)
     row_partition[perm] = np.repeat(np.arange(n_parts), lengths) if n_parts else 0
     sizes = wcount(row_partition, counts, n_parts)
-    label_values, label_codes, shares, precision = _describe(ev, final, perm)
+    label_values, label_codes, shares, precision = _describe(ev, final)
     table = ClassTable(sizes, np.zeros(n_parts, dtype=np.bool_), shares=shares, precision=precision)
     value = metric_value(ev.metric, table, ev.metric_ctx) if n_parts else float("nan")
     return MondrianOutcome(
