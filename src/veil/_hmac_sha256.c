@@ -119,8 +119,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "veil._hmac_sha256",
-    "Batch HMAC-SHA-256 over Arrow string buffers (OpenSSL EVP).", -1, methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "veil._hmac_sha256",
+    .m_doc = "Batch HMAC-SHA-256 over Arrow string buffers (OpenSSL EVP).",
+    .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC PyInit__hmac_sha256(void) { return PyModule_Create(&module); }
