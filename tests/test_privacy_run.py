@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -333,3 +334,14 @@ def test_anonymize_in_memory_applies_the_privacy_models_like_run(tmp_path: Path)
     ]
     assert event["data"]["privacy"]["levels"] == levels
     assert event["data"]["privacy"]["suppressed_records"] == suppressed
+
+
+def test_anonymize_refuses_a_text_column_where_an_interval_hierarchy_needs_numbers(
+    tmp_path: Path,
+) -> None:
+    policy = csv_with_bad_rows(tmp_path)
+    table = pa.table({"id": ["p1"], "age": ["44"], "zip": ["90210"], "city": ["Oslo"]})
+    with pytest.raises(
+        veil.DataError, match="'age' is VARCHAR; its privacy hierarchy needs a numeric"
+    ):
+        veil.anonymize(table, policy)

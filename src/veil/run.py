@@ -343,8 +343,7 @@ def anonymize(
     records stay out). Such a view is always audited (who, which raw columns), and a failed
     authentication is audited and refused."""
     loaded = _as_loaded(policy)
-    spark = type(table).__module__.startswith("pyspark.")
-    if spark:
+    if type(table).__module__.startswith("pyspark."):
         from veil.engines.spark_engine import SparkEngine
 
         engine: DuckDBEngine | SparkEngine = SparkEngine(session=table.sparkSession)
@@ -352,7 +351,7 @@ def anonymize(
         table = to_arrow(table)
         engine = DuckDBEngine()
     schema = engine.table_schema(table)
-    check_column_kinds(loaded, schema)
+    _check_column_kinds(loaded, schema)
     viewer = None
     if principal is not None:
         viewer = _raw_view(loaded, schema, principal, api_key, access, environ)
@@ -375,7 +374,7 @@ def anonymize(
         rows: tuple[int | None, int | None] = (table.num_rows, out.num_rows)
     else:
         out, rows = engine.apply(table, plan), (None, None)  # lazy: rows not counted
-    audit_anonymize(loaded, environ, plan, engine.name, rows, viewer, searched)
+    _audit_anonymize(loaded, environ, plan, engine.name, rows, viewer, searched)
     return out
 
 
@@ -423,20 +422,27 @@ def _raw_view(
     return _RawView(who.name, raw)
 
 
-def check_column_kinds(loaded: LoadedPolicy, schema: Mapping[str, str]) -> None:
-    """Refuse an in-memory table whose column types do not suit their transforms."""
+def _check_column_kinds(loaded: LoadedPolicy, schema: Mapping[str, str]) -> None:
+    """Refuse an in-memory table whose column types do not suit their transforms or privacy
+    hierarchies."""
     from veil.engines.types import normalize_type
     from veil.plan import kind_accepts
 
+    privacy = loaded.policy.privacy
     for name, kind in required_kinds(loaded).items():
         if name in schema and not kind_accepts(kind, normalize_type(schema[name])):
+            needs = (
+                "privacy hierarchy"
+                if privacy and name in privacy.quasi_identifiers
+                else "transform"
+            )
             raise DataError(
-                f"column {name!r} is {schema[name]}; its transform needs a {kind} column",
+                f"column {name!r} is {schema[name]}; its {needs} needs a {kind} column",
                 column=name,
             )
 
 
-def audit_anonymize(
+def _audit_anonymize(
     loaded: LoadedPolicy,
     environ: Mapping[str, str] | None,
     plan: Plan,
