@@ -267,7 +267,8 @@ def keys_rewrap(
     except VeilError as e:
         _fail(e)
     log.info(
-        f"re-wrapped keyring {target.path} ({len(names)} keys) under {new_master.description}; "
+        f"re-wrapped keyring {target.path} ({len(names)} key{'' if len(names) == 1 else 's'}) "
+        f"under {new_master.description}; "
         "the old master key no longer opens it",
         extra={"fields": {"event": "keys.rewrapped", "keys": len(names)}},
     )
