@@ -213,7 +213,7 @@ def run(
             apply_to_plan(plan, search_result, pol.privacy)
             privacy = manifest_section(search_result)
             suppressed = search_result.suppressed_records
-            audit_data["privacy"] = _privacy_audit(search_result)
+            audit_data["privacy"] = _privacy_audit(search_result, privacy)
         out_format = pol.output.resolved_format()
         if dry_run:
             manifest = {
@@ -290,11 +290,12 @@ def run(
         raise
 
 
-def _privacy_audit(result: SearchResult) -> dict[str, Any]:
+def _privacy_audit(result: SearchResult, section: dict[str, Any]) -> dict[str, Any]:
+    """The audit record's privacy part, from the search and its manifest section."""
     return {
         "levels": result.levels,
         "suppressed_records": result.suppressed_records,
-        "models": manifest_section(result)["models"],
+        "models": section["models"],
     }
 
 
@@ -355,12 +356,8 @@ def anonymize(
     viewer = None
     if principal is not None:
         viewer = _raw_view(loaded, schema, principal, api_key, access, environ)
-    plan = build_plan(
-        loaded,
-        schema,
-        _key_provider(loaded, environ),
-        raw_columns=viewer.raw_columns if viewer else (),
-    )
+    raw = viewer.raw_columns if viewer else []
+    plan = build_plan(loaded, schema, _key_provider(loaded, environ), raw_columns=raw)
     privacy = loaded.policy.privacy
     searched = None
     if privacy is not None:
@@ -368,7 +365,7 @@ def anonymize(
             table, list(privacy.quasi_identifiers), list(privacy.sensitive)
         )
         searched = privacy_search(loaded, histogram)
-        apply_to_plan(plan, searched, privacy, viewer.raw_columns if viewer else ())
+        apply_to_plan(plan, searched, privacy, raw)
     if isinstance(engine, DuckDBEngine):
         out: Any = engine.transform_table(table, plan)
         rows: tuple[int | None, int | None] = (table.num_rows, out.num_rows)
@@ -465,7 +462,7 @@ def _audit_anonymize(
     if viewer is not None:
         data.update(principal=viewer.principal, raw_columns=viewer.raw_columns)
     if searched is not None:
-        data["privacy"] = _privacy_audit(searched)
+        data["privacy"] = _privacy_audit(searched, manifest_section(searched))
     actor = viewer.principal if viewer is not None else None
     _audit_log(loaded, environ).append("anonymize.completed", data, actor=actor)
 

@@ -210,6 +210,17 @@ def _is_spark_error(err: BaseException) -> bool:
     return mod.startswith(("pyspark", "py4j"))
 
 
+@contextlib.contextmanager
+def _spark_errors(files: list[Path] | None = None) -> Iterator[None]:
+    """Spark's and py4j's exceptions as value-free veil errors; every other one unchanged."""
+    try:
+        yield
+    except Exception as e:
+        if _is_spark_error(e):
+            raise translate_error(e, files) from None
+        raise
+
+
 # ---------------------------------------------------------------- the engine
 
 
@@ -347,14 +358,9 @@ class SparkEngine:
                 self._json_schemas[tuple(map(str, files))] = dict(schema)
             return schema, cols
         spark = self.session()
-        try:
-            with quiet_query_context_logs():
-                df = self._parquet(spark, files)
-                return schema_names(df.schema), None
-        except Exception as e:
-            if _is_spark_error(e):
-                raise translate_error(e, files) from None
-            raise
+        with _spark_errors(files), quiet_query_context_logs():
+            df = self._parquet(spark, files)
+            return schema_names(df.schema), None
 
     @staticmethod
     def _base_path(files: list[Path]) -> str | None:
@@ -595,13 +601,8 @@ class SparkEngine:
                 ),
             )
         text = sql.render(query, "spark")
-        with session_conf(spark, _PLAN_CONF):
-            try:
-                return spark.sql(text)
-            except Exception as e:
-                if _is_spark_error(e):
-                    raise translate_error(e) from None
-                raise
+        with session_conf(spark, _PLAN_CONF), _spark_errors():
+            return spark.sql(text)
 
     def histogram(
         self,
@@ -615,27 +616,15 @@ class SparkEngine:
     ) -> Histogram:
         """The quasi-identifier histogram (``veil.privacy.Histogram``) in one Spark GROUP BY:
         only the distinct combinations and their counts reach the driver."""
-        with quiet_query_context_logs():
-            try:
-                src, _ = self.source_frame(source, files, csv_columns, reject=skip_bad_rows)
-                table = self._histogram_counts(src, qis, sensitive)
-            except VeilError:
-                raise
-            except Exception as e:
-                if _is_spark_error(e):
-                    raise translate_error(e, files) from None
-                raise
+        with quiet_query_context_logs(), _spark_errors(files):
+            src, _ = self.source_frame(source, files, csv_columns, reject=skip_bad_rows)
+            table = self._histogram_counts(src, qis, sensitive)
         return histogram_from_arrow(table, qis, sensitive)
 
     def table_histogram(self, df: Any, qis: list[str], sensitive: list[str]) -> Histogram:
         """The histogram of a DataFrame (``veil.anonymize``)."""
-        with quiet_query_context_logs():
-            try:
-                table = self._histogram_counts(df, qis, sensitive)
-            except Exception as e:
-                if _is_spark_error(e):
-                    raise translate_error(e, None) from None
-                raise
+        with quiet_query_context_logs(), _spark_errors():
+            table = self._histogram_counts(df, qis, sensitive)
         return histogram_from_arrow(table, qis, sensitive)
 
     def _histogram_counts(self, src: Any, qis: list[str], sensitive: list[str]) -> pa.Table:
@@ -707,7 +696,7 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         spark = self.session()
-        try:
+        with _spark_errors(files):
             src, bad = self.source_frame(
                 source, files, csv_columns, reject=quarantine_path is not None
             )
@@ -733,12 +722,6 @@ class SparkEngine:
                 with session_conf(spark, _RUN_CONF):
                     rejected = self._write_quarantine(bad, quarantine_path, used)
             return ExecResult(rows_out=rows_out, rows_rejected=rejected)
-        except VeilError:
-            raise
-        except Exception as e:
-            if _is_spark_error(e):
-                raise translate_error(e, files) from None
-            raise
 
     def _run(
         self, spark: Any, action: Callable[[], None], progress: ProgressCallback | None
